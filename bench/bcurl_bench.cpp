@@ -1,0 +1,138 @@
+// bcurl-bench URL TOTAL CONCURRENCY [--style callback|coroutine] [--threads N] [--ca FILE]
+//
+// Keeps CONCURRENCY fetches in flight with async_fetch (a fresh request per fetch, bodies
+// read into the response as a user would) until TOTAL responses arrived, then prints
+//   requests=N seconds=S rps=R errors=E bytes=B
+// the line ../shared/bench/compare.sh reads. With --threads N, N io_contexts each run on
+// their own thread and share the work.
+
+#include <boost_curl.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <sys/resource.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace asio = boost::asio;
+
+namespace {
+
+struct config {
+  std::string url;
+  long total = 0;
+  long concurrency = 1;
+  bool coroutine = false;
+  unsigned threads = 1;
+  std::string ca_file;
+};
+
+struct counters {
+  std::atomic<long> started{0};
+  std::atomic<long> done{0};
+  std::atomic<long> errors{0};
+  std::atomic<unsigned long long> bytes{0};
+};
+
+boost_curl::request make_request(const config& cfg) {
+  boost_curl::request req(cfg.url);
+  req.ca_file = cfg.ca_file;
+  return req;
+}
+
+bool claim(const config& cfg, counters& c) { return c.started.fetch_add(1, std::memory_order_relaxed) < cfg.total; }
+
+void account(counters& c, const boost_curl::error_code& ec, const boost_curl::response& r) {
+  if (ec || r.status != boost_curl::http::status::ok) c.errors.fetch_add(1, std::memory_order_relaxed);
+  c.bytes.fetch_add(r.body.size(), std::memory_order_relaxed);
+  c.done.fetch_add(1, std::memory_order_relaxed);
+}
+
+// Callback style: each completion starts the next fetch of its slot.
+struct callback_loop {
+  asio::io_context& ioc;
+  const config& cfg;
+  counters& c;
+  void next() {
+    if (!claim(cfg, c)) return;
+    boost_curl::async_fetch(ioc, make_request(cfg), [this](boost_curl::error_code ec, boost_curl::response r) {
+      account(c, ec, r);
+      next();
+    });
+  }
+};
+
+asio::awaitable<void> coroutine_loop(const config& cfg, counters& c) {
+  auto ex = co_await asio::this_coro::executor;
+  while (claim(cfg, c)) {
+    auto [ec, r] = co_await boost_curl::async_fetch(ex, make_request(cfg), asio::as_tuple(asio::use_awaitable));
+    account(c, ec, r);
+  }
+}
+
+void raise_descriptor_limit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 4) {
+    std::fprintf(stderr, "usage: %s URL TOTAL CONCURRENCY [--style callback|coroutine] [--threads N] [--ca FILE]\n",
+                 argv[0]);
+    return 2;
+  }
+  config cfg;
+  cfg.url = argv[1];
+  cfg.total = std::atol(argv[2]);
+  cfg.concurrency = std::max(1L, std::atol(argv[3]));
+  if (const char* ca = std::getenv("BENCH_CAINFO")) cfg.ca_file = ca;
+  for (int i = 4; i + 1 < argc; i += 2) {
+    if (!std::strcmp(argv[i], "--style"))
+      cfg.coroutine = !std::strcmp(argv[i + 1], "coroutine");
+    else if (!std::strcmp(argv[i], "--threads"))
+      cfg.threads = std::max(1, std::atoi(argv[i + 1]));
+    else if (!std::strcmp(argv[i], "--ca"))
+      cfg.ca_file = argv[i + 1];
+  }
+  raise_descriptor_limit();
+
+  counters c;
+  std::vector<std::unique_ptr<asio::io_context>> contexts;
+  std::vector<std::unique_ptr<callback_loop>> loops;
+  for (unsigned t = 0; t < cfg.threads; ++t) contexts.push_back(std::make_unique<asio::io_context>(1));
+  const auto t0 = std::chrono::steady_clock::now();
+  for (long i = 0; i < cfg.concurrency; ++i) {
+    asio::io_context& ioc = *contexts[static_cast<std::size_t>(i) % contexts.size()];
+    if (cfg.coroutine) {
+      asio::co_spawn(ioc, coroutine_loop(cfg, c), asio::detached);
+    } else {
+      loops.push_back(std::make_unique<callback_loop>(callback_loop{ioc, cfg, c}));
+      loops.back()->next();
+    }
+  }
+  std::vector<std::thread> threads;
+  for (unsigned t = 1; t < cfg.threads; ++t) threads.emplace_back([&, t] { contexts[t]->run(); });
+  contexts[0]->run();
+  for (auto& th : threads) th.join();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const long done = c.done.load();
+  std::printf("requests=%ld seconds=%.3f rps=%.0f errors=%ld bytes=%llu\n", done, seconds, done / seconds,
+              c.errors.load(), c.bytes.load());
+  return c.errors.load() ? 1 : 0;
+}

@@ -1,0 +1,56 @@
+#ifndef BOOST_CURL_CURL_SERVICE_HPP
+#define BOOST_CURL_CURL_SERVICE_HPP
+
+#include <boost_curl/config.hpp>
+#include <boost_curl/detail/initiate_fetch.hpp>
+
+#include <boost/asio/execution_context.hpp>
+
+#include <cstddef>
+#include <memory>
+
+namespace boost_curl {
+namespace detail {
+class multi_driver;
+}
+
+/** The engine: one libcurl multi handle per execution context, driven by that context.
+
+    Obtained with `boost::asio::use_service<curl_service>(ctx)`; async_fetch does this for
+    you. It maps libcurl's socket callback onto `async_wait` of descriptors registered with
+    the context's reactor, and libcurl's timer callback onto one `steady_timer`. It owns the
+    sockets libcurl opens (CURLOPT_OPENSOCKETFUNCTION / CLOSESOCKETFUNCTION) and only waits on
+    the descriptors it did not open (resolver, wake-up). See doc/engine.md.
+
+    Thread safety: every libcurl call is serialised by the service's mutex, so the context may
+    be run by any number of threads and async_fetch may be called from any thread.
+
+    Shutdown: destroying the context (which calls shutdown()) removes every transfer, frees
+    every curl handle and socket, and destroys pending handlers without invoking them.
+*/
+class BOOST_CURL_DECL curl_service : public boost::asio::execution_context::service {
+ public:
+  static boost::asio::execution_context::id id;
+
+  explicit curl_service(boost::asio::execution_context& ctx);
+  ~curl_service() override;
+
+  /// Transfers started and not yet completed.
+  std::size_t active_transfers() const;
+
+  /// Sockets libcurl opened through this service and has not closed yet (live connections,
+  /// including idle ones kept for reuse).
+  std::size_t open_sockets() const;
+
+  /// Start one transfer; the entry point behind async_fetch.
+  void start(const boost::asio::any_io_executor& io_executor, const boost::asio::any_io_executor& context_executor,
+             boost::asio::any_completion_executor handler_work, request&& req, detail::fetch_handler&& handler);
+
+ private:
+  void shutdown() override;
+  std::unique_ptr<detail::multi_driver> driver_;
+};
+
+}  // namespace boost_curl
+
+#endif

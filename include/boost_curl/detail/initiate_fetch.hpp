@@ -1,0 +1,31 @@
+#ifndef BOOST_CURL_DETAIL_INITIATE_FETCH_HPP
+#define BOOST_CURL_DETAIL_INITIATE_FETCH_HPP
+
+#include <boost_curl/config.hpp>
+#include <boost_curl/error.hpp>
+#include <boost_curl/request.hpp>
+#include <boost_curl/response.hpp>
+
+#include <boost/asio/any_completion_executor.hpp>
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
+
+namespace boost_curl::detail {
+
+using fetch_signature = void(error_code, response);
+using fetch_handler = boost::asio::any_completion_handler<fetch_signature>;
+
+// The compiled half of async_fetch (src/curl_service.cpp): hands the type-erased handler
+// to the curl_service of io_executor's execution context.
+//  - io_executor: the executor given to async_fetch, the default executor of the handler;
+//  - context_executor: its execution context's plain executor, for the service's own I/O;
+//  - handler_work: the handler's associated executor with outstanding work tracked, held
+//    until completion so run() does not return under a pending fetch.
+BOOST_CURL_DECL void initiate_fetch(const boost::asio::any_io_executor& io_executor,
+                                    const boost::asio::any_io_executor& context_executor,
+                                    boost::asio::any_completion_executor handler_work, request&& req,
+                                    fetch_handler&& handler);
+
+}  // namespace boost_curl::detail
+
+#endif

@@ -1,0 +1,49 @@
+#ifndef BOOST_CURL_IMPL_ASYNC_FETCH_HPP
+#define BOOST_CURL_IMPL_ASYNC_FETCH_HPP
+
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
+#include <boost/asio/prefer.hpp>
+
+#include <utility>
+
+namespace boost_curl {
+namespace detail {
+
+// An initiation class (not a lambda) exposing its I/O executor, so adapters such as
+// asio::cancel_after (Boost >= 1.86) can find it.
+template <class Executor>
+class fetch_initiation {
+ public:
+  using executor_type = Executor;
+  explicit fetch_initiation(Executor ex) : ex_(std::move(ex)) {}
+  executor_type get_executor() const noexcept { return ex_; }
+
+  template <class Handler>
+  void operator()(Handler&& handler, request req) const {
+    // Computed here, where the handler's type is still known, so the tracked executor is
+    // small enough for any_completion_executor's inline buffer in the common cases.
+    boost::asio::any_completion_executor work =
+        boost::asio::prefer(boost::asio::get_associated_executor(handler, ex_),
+                            boost::asio::execution::outstanding_work.tracked);
+    initiate_fetch(boost::asio::any_io_executor(ex_), context_executor_of(ex_), std::move(work), std::move(req),
+                   fetch_handler(std::forward<Handler>(handler)));
+  }
+
+ private:
+  Executor ex_;
+};
+
+}  // namespace detail
+
+template <class ExecutorOrContext, BOOST_ASIO_COMPLETION_TOKEN_FOR(detail::fetch_signature) CompletionToken>
+auto async_fetch(ExecutorOrContext&& ex_or_ctx, request req, CompletionToken&& token) {
+  using executor_type = detail::executor_of_t<ExecutorOrContext>;
+  return boost::asio::async_initiate<CompletionToken, detail::fetch_signature>(
+      detail::fetch_initiation<executor_type>(detail::executor_of<ExecutorOrContext>::get(ex_or_ctx)), token,
+      std::move(req));
+}
+
+}  // namespace boost_curl
+
+#endif

@@ -1,0 +1,31 @@
+#ifndef BOOST_CURL_SRC_DETAIL_CURL_HANDLES_HPP
+#define BOOST_CURL_SRC_DETAIL_CURL_HANDLES_HPP
+
+// RAII owners for libcurl's handles.
+
+#include <curl/curl.h>
+
+#include <memory>
+
+namespace boost_curl::detail {
+
+struct easy_deleter {
+  void operator()(CURL* h) const noexcept { curl_easy_cleanup(h); }
+};
+struct multi_deleter {
+  void operator()(CURLM* h) const noexcept { curl_multi_cleanup(h); }
+};
+struct slist_deleter {
+  void operator()(curl_slist* l) const noexcept { curl_slist_free_all(l); }
+};
+
+using easy_ptr = std::unique_ptr<CURL, easy_deleter>;
+using multi_ptr = std::unique_ptr<CURLM, multi_deleter>;
+using slist_ptr = std::unique_ptr<curl_slist, slist_deleter>;
+
+// curl_global_init is not thread-safe in libcurl 7.88: run it once per process.
+void ensure_curl_global_init();
+
+}  // namespace boost_curl::detail
+
+#endif

@@ -1,0 +1,135 @@
+#ifndef BOOST_CURL_SRC_DETAIL_MULTI_DRIVER_HPP
+#define BOOST_CURL_SRC_DETAIL_MULTI_DRIVER_HPP
+
+// The engine behind curl_service: drives one CURLM with an Asio reactor.
+//
+//  libcurl                         Asio
+//  ------------------------------  ---------------------------------------------------------
+//  CURLMOPT_SOCKETFUNCTION         async_wait(read/write) on the descriptor, re-armed after
+//                                  each event while libcurl still wants that direction
+//  CURLMOPT_TIMERFUNCTION          one steady_timer, re-armed only when the deadline moves
+//                                  earlier; timeout 0 is a post(), -1 disarms
+//  CURLOPT_OPENSOCKETFUNCTION      the socket is created here and owned by a socket_entry
+//  CURLOPT_CLOSESOCKETFUNCTION     the entry closes it (through Asio, so pending waits end)
+//  other descriptors (resolver)    waited on without being owned; released on REMOVE
+//
+// Every libcurl call happens with `mutex_` held; libcurl's callbacks therefore run with it
+// held too and never lock it. User handlers are never invoked with it held.
+
+#include "curl_handles.hpp"
+#include "transfer.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/container/small_vector.hpp>
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <utility>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+namespace boost_curl::detail {
+
+// One descriptor libcurl told us about. Pending waits hold a shared_ptr to it, so a wait
+// that completes after libcurl closed the socket finds `closed` set instead of freed memory.
+struct socket_entry {
+  socket_entry(const boost::asio::any_io_executor& ex, curl_socket_t s, bool owned_by_us)
+      : descriptor(ex), fd(s), owned(owned_by_us) {}
+  boost::asio::posix::stream_descriptor descriptor;
+  curl_socket_t fd;
+  bool owned;               // opened through OPENSOCKETFUNCTION: we close it
+  bool closed = false;      // closed or released: late waits must not touch libcurl
+  int wanted = 0;           // CURL_POLL_IN / CURL_POLL_OUT bits libcurl asked for
+  bool read_pending = false;
+  bool write_pending = false;
+  std::pair<dev_t, ino_t> identity{};  // for descriptors we do not own: see on_socket
+};
+
+class multi_driver {
+ public:
+  multi_driver();
+  ~multi_driver();
+  multi_driver(const multi_driver&) = delete;
+  multi_driver& operator=(const multi_driver&) = delete;
+
+  void start(const boost::asio::any_io_executor& io_executor, const boost::asio::any_io_executor& context_executor,
+             boost::asio::any_completion_executor work, request&& req, fetch_handler&& handler);
+  void shutdown();
+
+  std::size_t active_transfers() const;
+  std::size_t open_sockets() const;
+
+ private:
+  // A finished operation, delivered after the mutex is released.
+  struct completion {
+    transfer::operation op;
+    error_code ec;
+    response resp;
+  };
+  using completions = boost::container::small_vector<completion, 4>;
+  enum class delivery { dispatch, post };
+
+  // libcurl callbacks (trampolines; `self` is the driver)
+  static int on_socket(CURL* easy, curl_socket_t s, int what, void* self, void* socketp) noexcept;
+  static int on_timer(CURLM* multi, long timeout_ms, void* self) noexcept;
+  static curl_socket_t on_open_socket(void* self, curlsocktype purpose, curl_sockaddr* address) noexcept;
+  static int on_close_socket(void* self, curl_socket_t s) noexcept;
+
+  // Asio completions
+  void on_wait(const std::shared_ptr<socket_entry>& entry, int direction, const error_code& ec);
+  void on_timer_expired(unsigned generation, const error_code& ec);
+  void on_soon();
+  void cancel(transfer* t, std::uint64_t generation, boost::asio::cancellation_type_t type);
+  friend struct multi_driver_access;
+
+  // With mutex_ held:
+  void socket_action(curl_socket_t s, int ev_bitmask, completions& done);
+  void collect_finished(completions& done);
+  void finish(transfer* t, CURLcode result, const error_code* override_ec, completions& done);
+  void arm_timer(std::chrono::steady_clock::time_point deadline);
+  void arm(const std::shared_ptr<socket_entry>& entry);
+  void start_wait(const std::shared_ptr<socket_entry>& entry, int direction);
+  void forget(socket_entry& entry);
+  std::shared_ptr<socket_entry>* slot_of(curl_socket_t s);
+  std::unique_ptr<transfer> acquire();
+  void release(std::unique_ptr<transfer> t);
+
+  static void deliver(completions& done, delivery how);
+
+  mutable std::mutex mutex_;
+  // The context's executor, untracked (the driver alone keeps no run() alive); learnt from
+  // the first operation, since an execution_context does not name its executor.
+  boost::asio::any_io_executor executor_;
+  multi_ptr multi_;
+  socket_hooks hooks_;
+
+  // Sockets, indexed by descriptor number (small integers, so a vector beats a hash map).
+  std::vector<std::shared_ptr<socket_entry>> sockets_;
+  std::size_t owned_sockets_ = 0;
+
+  // Transfers: the active ones (owned here, position kept in transfer::active_index) and an
+  // idle pool for reuse.
+  std::vector<std::unique_ptr<transfer>> active_;
+  std::vector<std::unique_ptr<transfer>> idle_;
+
+  // libcurl's single timeout, kept lazily: the Asio timer is only re-armed when the wanted
+  // deadline moves earlier than the armed one; an early expiry re-arms for the real one.
+  std::optional<boost::asio::steady_timer> timer_;
+  std::chrono::steady_clock::time_point wanted_deadline_{};
+  std::chrono::steady_clock::time_point armed_deadline_{};
+  bool deadline_wanted_ = false;
+  bool timer_armed_ = false;
+  unsigned timer_generation_ = 0;
+  bool soon_posted_ = false;
+
+  bool shut_down_ = false;
+};
+
+}  // namespace boost_curl::detail
+
+#endif
