@@ -23,6 +23,8 @@ std::size_t curl_service::active_transfers() const { return driver_->active_tran
 
 std::size_t curl_service::open_sockets() const { return driver_->open_sockets(); }
 
+service_statistics curl_service::statistics() const { return driver_->statistics(); }
+
 void curl_service::start(const asio::any_io_executor& io_executor, const asio::any_io_executor& context_executor,
                          asio::any_completion_executor handler_work, request&& req, detail::fetch_handler&& handler) {
   driver_->start(io_executor, context_executor, std::move(handler_work), std::move(req), std::move(handler));

@@ -14,6 +14,13 @@ namespace detail {
 class multi_driver;
 }
 
+/// Cumulative counters of one curl_service, for diagnostics, tests and benchmarks.
+struct service_statistics {
+  std::size_t transfers_started = 0;
+  std::size_t sockets_opened = 0;       ///< connections opened (so reuse shows as fewer)
+  std::size_t foreign_descriptors = 0;  ///< descriptors libcurl watched but did not open through us
+};
+
 /** The engine: one libcurl multi handle per execution context, driven by that context.
 
     Obtained with `boost::asio::use_service<curl_service>(ctx)`; async_fetch does this for
@@ -41,6 +48,9 @@ class BOOST_CURL_DECL curl_service : public boost::asio::execution_context::serv
   /// Sockets libcurl opened through this service and has not closed yet (live connections,
   /// including idle ones kept for reuse).
   std::size_t open_sockets() const;
+
+  /// Cumulative counters since the service was created.
+  service_statistics statistics() const;
 
   /// Start one transfer; the entry point behind async_fetch.
   void start(const boost::asio::any_io_executor& io_executor, const boost::asio::any_io_executor& context_executor,

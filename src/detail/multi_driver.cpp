@@ -74,6 +74,11 @@ std::size_t multi_driver::open_sockets() const {
   return owned_sockets_;
 }
 
+service_statistics multi_driver::statistics() const {
+  std::lock_guard lock(mutex_);
+  return stats_;
+}
+
 // ---------------------------------------------------------------------------------------
 // Starting, finishing and cancelling transfers
 
@@ -103,6 +108,7 @@ void multi_driver::start(const asio::any_io_executor& io_executor, const asio::a
         if (t->op.slot.is_connected())
           t->op.slot.template emplace<cancel_handler>(cancel_handler{this, t.get(), ++t->generation});
         active_.push_back(std::move(t));
+        ++stats_.transfers_started;
         return;
       }
       ec = make_curl_multi_error(mc);
@@ -148,6 +154,31 @@ void multi_driver::finish(transfer* t, CURLcode result, const error_code* overri
   }
   active_.pop_back();
   release(std::move(owned));
+
+  if (active_.empty() && !sweep_posted_) {
+    sweep_posted_ = true;
+    asio::post(executor_, [this] { on_idle(); });
+  }
+}
+
+// Pending waits are outstanding work for the context: left on idle keep-alive connections
+// and on a timer libcurl no longer needs, they would keep run() from returning. They are kept
+// while transfers run (re-arming costs a syscall per request) and dropped once none is left;
+// posted, so that a handler starting the next fetch right away keeps them.
+void multi_driver::on_idle() {
+  std::lock_guard lock(mutex_);
+  sweep_posted_ = false;
+  if (shut_down_ || !active_.empty()) return;
+  if (timer_armed_ && !deadline_wanted_) {
+    timer_->cancel();
+    timer_armed_ = false;
+  }
+  for (auto& entry : sockets_) {
+    if (entry && entry->owned && entry->wanted == 0 && (entry->read_pending || entry->write_pending)) {
+      error_code ignored;
+      entry->descriptor.cancel(ignored);
+    }
+  }
 }
 
 void multi_driver::collect_finished(completions& done) {
@@ -198,11 +229,14 @@ void multi_driver::on_wait(const std::shared_ptr<socket_entry>& entry, int direc
   {
     std::lock_guard lock(mutex_);
     (direction == CURL_POLL_IN ? entry->read_pending : entry->write_pending) = false;
-    if (shut_down_ || entry->closed || ec == asio::error::operation_aborted || !(entry->wanted & direction)) return;
-    int mask = direction == CURL_POLL_IN ? CURL_CSELECT_IN : CURL_CSELECT_OUT;
-    if (ec) mask |= CURL_CSELECT_ERR;
-    socket_action(entry->fd, mask, done);
-    // Asio waits are one-shot: wait again while libcurl still wants this direction.
+    if (shut_down_ || entry->closed) return;
+    if (ec != asio::error::operation_aborted && (entry->wanted & direction)) {
+      int mask = direction == CURL_POLL_IN ? CURL_CSELECT_IN : CURL_CSELECT_OUT;
+      if (ec) mask |= CURL_CSELECT_ERR;
+      socket_action(entry->fd, mask, done);
+    }
+    // Asio waits are one-shot: wait again while libcurl still wants this direction (also
+    // after an idle sweep's cancel raced with a new transfer wanting the socket again).
     if (!entry->closed) arm(entry);
   }
   deliver(done, delivery::dispatch);
@@ -306,6 +340,7 @@ int multi_driver::on_socket(CURL*, curl_socket_t s, int what, void* self, void*)
       entry->descriptor.assign(s, ec);
       entry->identity = file_identity(s);
       *slot = std::move(entry);
+      ++d->stats_.foreign_descriptors;
     }
     (*slot)->wanted = what & (CURL_POLL_IN | CURL_POLL_OUT);
     d->arm(*slot);
@@ -361,6 +396,7 @@ curl_socket_t multi_driver::on_open_socket(void* self, curlsocktype, curl_sockad
     }
     *slot = std::move(entry);
     ++d->owned_sockets_;
+    ++d->stats_.sockets_opened;
   } catch (...) {
     ::close(fd);
     return CURL_SOCKET_BAD;

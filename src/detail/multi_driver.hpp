@@ -19,6 +19,8 @@
 #include "curl_handles.hpp"
 #include "transfer.hpp"
 
+#include <boost_curl/curl_service.hpp>
+
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -63,6 +65,7 @@ class multi_driver {
 
   std::size_t active_transfers() const;
   std::size_t open_sockets() const;
+  service_statistics statistics() const;
 
  private:
   // A finished operation, delivered after the mutex is released.
@@ -84,6 +87,7 @@ class multi_driver {
   void on_wait(const std::shared_ptr<socket_entry>& entry, int direction, const error_code& ec);
   void on_timer_expired(unsigned generation, const error_code& ec);
   void on_soon();
+  void on_idle();
   void cancel(transfer* t, std::uint64_t generation, boost::asio::cancellation_type_t type);
   friend struct multi_driver_access;
 
@@ -126,7 +130,9 @@ class multi_driver {
   bool timer_armed_ = false;
   unsigned timer_generation_ = 0;
   bool soon_posted_ = false;
+  bool sweep_posted_ = false;
 
+  service_statistics stats_;
   bool shut_down_ = false;
 };
 

@@ -1,0 +1,78 @@
+#ifndef BOOST_CURL_TEST_SUPPORT_HPP
+#define BOOST_CURL_TEST_SUPPORT_HPP
+
+// Shared helpers for the integration tests: a loopback origin per test, and bounded runs.
+
+#include <boost_curl.hpp>
+#include <origin/loopback_origin.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+namespace boost_curl::test {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+// Every async test runs its context for at most this long, then asserts it finished.
+inline constexpr auto run_limit = 20s;
+
+struct fetch_result {
+  bool done = false;
+  int calls = 0;
+  error_code ec;
+  response resp;
+};
+
+// A completion handler recording into a fetch_result (and counting invocations).
+inline auto record(fetch_result& r) {
+  return [&r](error_code ec, response resp) {
+    ++r.calls;
+    r.done = true;
+    r.ec = ec;
+    r.resp = std::move(resp);
+  };
+}
+
+// Runs ctx until it is out of work (bounded by run_limit).
+inline void run_bounded(asio::io_context& ctx) {
+  ctx.restart();
+  ctx.run_for(run_limit);
+}
+
+// One fetch, run to completion on ctx.
+inline fetch_result fetch(asio::io_context& ctx, request req) {
+  fetch_result r;
+  async_fetch(ctx, std::move(req), record(r));
+  run_bounded(ctx);
+  BOOST_TEST_REQUIRE(r.done);
+  BOOST_TEST(r.calls == 1);
+  return r;
+}
+
+// Byte i of the origin's generated bodies.
+inline bool has_origin_pattern(std::string_view body) {
+  static constexpr std::string_view digits = "0123456789abcdef";
+  for (std::size_t i = 0; i < body.size(); ++i)
+    if (body[i] != digits[i % 16]) return false;
+  return true;
+}
+
+// A loopback origin plus a client context: the fixture of most tests.
+struct origin_fixture {
+  tools::loopback_origin origin;
+  asio::io_context ctx;
+  std::string url(std::string_view path) const { return origin.url(path); }
+  curl_service& service() { return asio::use_service<curl_service>(ctx); }
+};
+
+// A TCP port on 127.0.0.1 where nothing listens (bound, then released).
+unsigned short refused_port();
+
+}  // namespace boost_curl::test
+
+#endif

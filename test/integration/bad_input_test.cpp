@@ -1,0 +1,137 @@
+// Bad input and bad servers: each gets a clear error_code, never a crash, hang or leak.
+
+#include "test_support.hpp"
+
+using namespace boost_curl;
+using namespace boost_curl::test;
+namespace http = boost_curl::http;
+namespace errc = boost::system::errc;
+
+BOOST_FIXTURE_TEST_SUITE(bad_input, origin_fixture)
+
+BOOST_AUTO_TEST_CASE(malformed_urls) {
+  for (const char* u : {"http://[::1", "http://exa mple.com/", "", "not a url at all", "http://:80/"}) {
+    fetch_result r = fetch(ctx, request(u));
+    BOOST_TEST_CONTEXT("url '" << u << "'") {
+      BOOST_TEST(r.ec);
+      BOOST_TEST(!r.resp.error_message.empty());
+    }
+  }
+  BOOST_TEST((fetch(ctx, request("http://[::1")).ec == condition::invalid_url));
+}
+
+BOOST_AUTO_TEST_CASE(schemes_outside_http_https_are_refused_by_default) {
+  for (const char* u : {"file:///etc/passwd", "ftp://127.0.0.1/", "gopher://127.0.0.1/", "dict://127.0.0.1/"}) {
+    fetch_result r = fetch(ctx, request(u));
+    BOOST_TEST_CONTEXT(u) {
+      BOOST_TEST((r.ec == condition::invalid_url));
+      BOOST_TEST((r.ec == errc::protocol_not_supported));
+      BOOST_TEST(r.resp.body.empty());
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(other_schemes_when_asked) {
+  request req("file:///proc/self/status");
+  req.protocols = "file";
+  fetch_result r = fetch(ctx, std::move(req));
+  BOOST_TEST(!r.ec);
+  BOOST_TEST(r.resp.body.find("Name:") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(refused_connection) {
+  fetch_result r = fetch(ctx, request("http://127.0.0.1:" + std::to_string(refused_port()) + "/"));
+  BOOST_TEST((r.ec == errc::connection_refused));
+  BOOST_TEST((r.ec == condition::connect_failed));
+  BOOST_TEST(!r.resp.error_message.empty());
+}
+
+BOOST_AUTO_TEST_CASE(unresolvable_host) {
+  fetch_result r = fetch(ctx, request("http://no-such-host.invalid/"));
+  BOOST_TEST((r.ec == condition::name_resolution_failed));
+  BOOST_TEST((r.ec == errc::host_unreachable));
+}
+
+BOOST_AUTO_TEST_CASE(server_closes_mid_body) {
+  fetch_result r = fetch(ctx, request(url("/close-mid-body")));
+  BOOST_TEST((r.ec == condition::connection_lost));
+  BOOST_TEST(r.resp.status_code() == 200u);  // what arrived is kept
+  BOOST_TEST(r.resp.body.size() == 1000u);
+}
+
+BOOST_AUTO_TEST_CASE(server_closes_without_answer) {
+  fetch_result r = fetch(ctx, request(url("/close-immediately")));
+  BOOST_TEST((r.ec == condition::connection_lost));
+}
+
+BOOST_AUTO_TEST_CASE(server_never_answers_times_out) {
+  request req(url("/hang"));
+  req.timeout = 300ms;
+  const auto t0 = std::chrono::steady_clock::now();
+  fetch_result r = fetch(ctx, std::move(req));
+  BOOST_TEST((r.ec == errc::timed_out));
+  BOOST_TEST((r.ec == condition::timeout));
+  BOOST_TEST((std::chrono::steady_clock::now() - t0 < 10s));
+}
+
+BOOST_AUTO_TEST_CASE(server_lies_about_length_times_out) {
+  request req(url("/lie-length"));
+  req.timeout = 300ms;
+  fetch_result r = fetch(ctx, std::move(req));
+  BOOST_TEST((r.ec == condition::timeout));
+  BOOST_TEST(r.resp.body.size() == 10u);
+}
+
+BOOST_AUTO_TEST_CASE(endless_body_hits_the_size_limit) {
+  request req(url("/huge"));
+  req.max_body_size = 1 << 20;
+  fetch_result r = fetch(ctx, std::move(req));
+  BOOST_TEST((r.ec == error::body_too_large));
+  BOOST_TEST((r.ec == condition::body_too_large));
+  BOOST_TEST(r.resp.body.size() <= std::size_t(1 << 20));
+}
+
+BOOST_AUTO_TEST_CASE(announced_length_over_the_limit_is_refused_early) {
+  request req(url("/bytes/5000000"));
+  req.max_body_size = 1000;
+  fetch_result r = fetch(ctx, std::move(req));
+  BOOST_TEST((r.ec == error::body_too_large));
+  BOOST_TEST(r.resp.body.size() <= 1000u);
+}
+
+BOOST_AUTO_TEST_CASE(body_exactly_at_the_limit_is_fine) {
+  request req(url("/chunked/4000"));
+  req.max_body_size = 4000;
+  fetch_result r = fetch(ctx, std::move(req));
+  BOOST_TEST(!r.ec);
+  BOOST_TEST(r.resp.body.size() == 4000u);
+}
+
+BOOST_AUTO_TEST_CASE(header_injection_is_refused) {
+  request req(url("/echo"));
+  req.headers.set("X-A", "1\r\nX-Injected: 2");
+  fetch_result r = fetch(ctx, std::move(req));
+  BOOST_TEST((r.ec == error::invalid_request));
+  BOOST_TEST(origin.requests_served() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(url_with_newline_is_refused) {
+  fetch_result r = fetch(ctx, request(url("/echo\r\nX: y")));
+  BOOST_TEST((r.ec == error::invalid_request));
+}
+
+BOOST_AUTO_TEST_CASE(unknown_method_is_refused) {
+  fetch_result r = fetch(ctx, request(http::verb::unknown, url("/echo")));
+  BOOST_TEST((r.ec == error::invalid_request));
+}
+
+BOOST_AUTO_TEST_CASE(engine_stays_usable_after_errors) {
+  fetch(ctx, request("http://[::1"));
+  fetch(ctx, request(url("/close-mid-body")));
+  fetch_result r = fetch(ctx, request(url("/bytes/10")));
+  BOOST_TEST(!r.ec);
+  BOOST_TEST(r.resp.body == "0123456789");
+  BOOST_TEST(service().active_transfers() == 0u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

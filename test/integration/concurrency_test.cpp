@@ -1,0 +1,107 @@
+// Many transfers at once, connection reuse, several threads and several contexts.
+
+#include "test_support.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+
+#include <atomic>
+#include <thread>
+
+using namespace boost_curl;
+using namespace boost_curl::test;
+
+BOOST_FIXTURE_TEST_SUITE(concurrency, origin_fixture)
+
+BOOST_AUTO_TEST_CASE(hundreds_at_once_all_complete_with_their_own_bodies) {
+  constexpr int n = 300;
+  std::vector<fetch_result> results(n);
+  for (int i = 0; i < n; ++i) async_fetch(ctx, request(url("/bytes/" + std::to_string(i * 7))), record(results[i]));
+  run_bounded(ctx);
+  for (int i = 0; i < n; ++i) {
+    BOOST_TEST_CONTEXT("fetch " << i) {
+      BOOST_TEST(results[i].calls == 1);
+      BOOST_TEST(!results[i].ec);
+      BOOST_TEST(results[i].resp.body.size() == std::size_t(i * 7));
+      BOOST_TEST(has_origin_pattern(results[i].resp.body));
+    }
+  }
+  BOOST_TEST(service().active_transfers() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(keep_alive_reuses_one_connection) {
+  for (int i = 0; i < 20; ++i) BOOST_TEST(fetch(ctx, request(url("/bytes/50"))).resp.body.size() == 50u);
+  BOOST_TEST(origin.connections_accepted() == 1u);
+  BOOST_TEST(service().statistics().sockets_opened == 1u);
+  BOOST_TEST(service().open_sockets() == 1u);  // kept for the next request
+}
+
+BOOST_AUTO_TEST_CASE(run_returns_when_idle_despite_cached_connections) {
+  fetch(ctx, request(url("/bytes/10")));
+  BOOST_TEST_REQUIRE(service().open_sockets() == 1u);
+  // A second round: the context must run out of work by itself, not wait on the idle socket
+  // or on libcurl's connect timer.
+  fetch_result r;
+  async_fetch(ctx, request(url("/bytes/10")), record(r));
+  const auto t0 = std::chrono::steady_clock::now();
+  ctx.restart();
+  ctx.run_for(10s);
+  BOOST_TEST(r.done);
+  BOOST_TEST((std::chrono::steady_clock::now() - t0 < 3s));
+}
+
+BOOST_AUTO_TEST_CASE(four_threads_run_the_context) {
+  constexpr int n = 200;
+  std::vector<fetch_result> results(n);
+  for (int i = 0; i < n; ++i) async_fetch(ctx, request(url("/bytes/" + std::to_string(100 + i))), record(results[i]));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) threads.emplace_back([this] { ctx.run_for(run_limit); });
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < n; ++i) {
+    BOOST_TEST(results[i].calls == 1);
+    BOOST_TEST(results[i].resp.body.size() == std::size_t(100 + i));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(fetches_started_from_foreign_threads) {
+  auto guard = asio::make_work_guard(ctx);
+  std::thread runner([this] { ctx.run_for(run_limit); });
+  constexpr int per_thread = 25, threads_n = 4;
+  std::atomic<int> ok{0}, calls{0};
+  std::vector<std::thread> starters;
+  for (int t = 0; t < threads_n; ++t)
+    starters.emplace_back([&] {
+      for (int i = 0; i < per_thread; ++i)
+        async_fetch(ctx, request(url("/bytes/64")), [&](error_code ec, response r) {
+          if (!ec && r.body.size() == 64) ++ok;
+          ++calls;
+        });
+    });
+  for (auto& t : starters) t.join();
+  const auto deadline = std::chrono::steady_clock::now() + run_limit;
+  while (calls < per_thread * threads_n && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(10ms);
+  guard.reset();
+  runner.join();
+  BOOST_TEST(calls.load() == per_thread * threads_n);
+  BOOST_TEST(ok.load() == per_thread * threads_n);
+}
+
+BOOST_AUTO_TEST_CASE(several_contexts_on_several_threads) {
+  constexpr int contexts_n = 3, per_context = 40;
+  std::vector<std::unique_ptr<asio::io_context>> contexts;
+  std::vector<std::vector<fetch_result>> results(contexts_n, std::vector<fetch_result>(per_context));
+  for (int c = 0; c < contexts_n; ++c) {
+    contexts.push_back(std::make_unique<asio::io_context>());
+    for (int i = 0; i < per_context; ++i) async_fetch(*contexts[c], request(url("/bytes/33")), record(results[c][i]));
+  }
+  std::vector<std::thread> threads;
+  for (auto& c : contexts) threads.emplace_back([&c] { c->run_for(run_limit); });
+  for (auto& t : threads) t.join();
+  for (int c = 0; c < contexts_n; ++c) {
+    for (auto& r : results[c]) BOOST_TEST(r.resp.body.size() == 33u);
+    // Each context has its own service, multi handle and connections.
+    BOOST_TEST(asio::use_service<curl_service>(*contexts[c]).statistics().transfers_started == std::size_t(per_context));
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,146 @@
+// What goes on the wire and what comes back: methods, fields, bodies, redirects, metadata.
+
+#include "test_support.hpp"
+
+using namespace boost_curl;
+using namespace boost_curl::test;
+namespace http = boost_curl::http;
+
+BOOST_FIXTURE_TEST_SUITE(http_exchange, origin_fixture)
+
+BOOST_AUTO_TEST_CASE(post_sends_body_and_fields_verbatim) {
+  request req(http::verb::post, url("/echo"));
+  req.headers.set("X-Token", "abc");
+  req.headers.set(http::field::content_type, "application/json");
+  req.body = std::string(3000, 'b');  // larger than libcurl's Expect: 100-continue threshold
+  fetch_result r = fetch(ctx, std::move(req));
+  BOOST_TEST(!r.ec);
+  const std::string& echo = r.resp.body;
+  BOOST_TEST(echo.rfind("POST /echo\n", 0) == 0u);
+  BOOST_TEST(echo.find("X-Token: abc\n") != std::string::npos);
+  BOOST_TEST(echo.find("Content-Type: application/json\n") != std::string::npos);
+  BOOST_TEST(echo.find("Content-Length: 3000\n") != std::string::npos);
+  BOOST_TEST(echo.find("Expect") == std::string::npos);  // no 100-continue round trip
+  BOOST_TEST(echo.substr(echo.size() - 3000) == std::string(3000, 'b'));
+}
+
+BOOST_AUTO_TEST_CASE(body_without_content_type_gets_none_invented) {
+  request req(http::verb::put, url("/echo"));
+  req.body = "x=1";
+  fetch_result r = fetch(ctx, std::move(req));
+  BOOST_TEST(r.resp.body.rfind("PUT /echo\n", 0) == 0u);
+  BOOST_TEST(r.resp.body.find("Content-Type") == std::string::npos);
+  BOOST_TEST(r.resp.body.substr(r.resp.body.size() - 3) == "x=1");
+}
+
+BOOST_AUTO_TEST_CASE(methods_reach_the_server) {
+  for (http::verb v : {http::verb::get, http::verb::delete_, http::verb::patch, http::verb::options}) {
+    request req(v, url("/echo"));
+    fetch_result r = fetch(ctx, std::move(req));
+    BOOST_TEST_CONTEXT(http::to_string(v)) {
+      BOOST_TEST(r.resp.body.rfind(std::string(http::to_string(v)) + " /echo\n", 0) == 0u);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(head_gets_headers_without_body) {
+  fetch_result r = fetch(ctx, request(http::verb::head, url("/bytes/1000")));
+  BOOST_TEST(!r.ec);
+  BOOST_TEST(r.resp.body.empty());
+  BOOST_TEST(r.resp.headers[http::field::content_length] == "1000");
+}
+
+BOOST_AUTO_TEST_CASE(empty_field_value_is_sent) {
+  request req(url("/echo"));
+  req.headers.set("X-Empty", "");
+  fetch_result r = fetch(ctx, std::move(req));
+  BOOST_TEST(r.resp.body.find("X-Empty: \n") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(repeated_response_fields_are_kept) {
+  fetch_result r = fetch(ctx, request(url("/headers")));
+  auto range = r.resp.headers.equal_range("X-Multi");
+  std::vector<std::string> values;
+  for (auto it = range.first; it != range.second; ++it) values.emplace_back(it->value());
+  BOOST_TEST(values == (std::vector<std::string>{"one", "two"}), boost::test_tools::per_element());
+  BOOST_TEST(r.resp.headers.count(http::field::set_cookie) == 2u);
+  BOOST_TEST(r.resp.headers.count("X-Empty") == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(response_metadata) {
+  fetch_result r = fetch(ctx, request(url("/bytes/10")));
+  BOOST_TEST(r.resp.version == 11u);
+  BOOST_TEST(r.resp.effective_url == url("/bytes/10"));
+  BOOST_TEST(r.resp.primary_ip == "127.0.0.1");
+  BOOST_TEST(r.resp.primary_port == origin.port());
+  BOOST_TEST(r.resp.time.total.count() > 0);
+  BOOST_TEST(r.resp.time.first_byte <= r.resp.time.total);
+  BOOST_TEST(r.resp.error_message.empty());
+}
+
+BOOST_AUTO_TEST_CASE(chunked_and_large_bodies_arrive_intact) {
+  fetch_result a = fetch(ctx, request(url("/chunked/12345")));
+  BOOST_TEST(a.resp.body.size() == 12345u);
+  BOOST_TEST(has_origin_pattern(a.resp.body));
+  fetch_result b = fetch(ctx, request(url("/bytes/10000000")));
+  BOOST_TEST(b.resp.body.size() == 10000000u);
+  BOOST_TEST(has_origin_pattern(b.resp.body));
+}
+
+BOOST_AUTO_TEST_CASE(slow_body_in_pieces) {
+  fetch_result r = fetch(ctx, request(url("/slow-body/5/20")));
+  BOOST_TEST(!r.ec);
+  BOOST_TEST(r.resp.body.size() == 5000u);
+}
+
+BOOST_AUTO_TEST_CASE(redirects_not_followed_by_default) {
+  fetch_result r = fetch(ctx, request(url("/redirect/2")));
+  BOOST_TEST(r.resp.status_code() == 302u);
+  BOOST_TEST(r.resp.headers[http::field::location] == "/redirect/1");
+}
+
+BOOST_AUTO_TEST_CASE(redirects_followed_when_asked) {
+  request req(url("/redirect/3"));
+  req.follow_redirects = true;
+  fetch_result r = fetch(ctx, std::move(req));
+  BOOST_TEST(!r.ec);
+  BOOST_TEST(r.resp.status_code() == 200u);
+  BOOST_TEST(r.resp.body == "done");
+  BOOST_TEST(r.resp.redirect_count == 3);
+  BOOST_TEST(r.resp.effective_url == url("/redirect/0"));
+  BOOST_TEST(r.resp.headers.count(http::field::location) == 0u);  // only the final response's fields
+}
+
+BOOST_AUTO_TEST_CASE(redirect_loop_is_an_error) {
+  request req(url("/redirect-loop"));
+  req.follow_redirects = true;
+  req.max_redirects = 5;
+  fetch_result r = fetch(ctx, std::move(req));
+  BOOST_TEST((r.ec == condition::too_many_redirects));
+  BOOST_TEST(r.resp.redirect_count == 5);
+}
+
+BOOST_AUTO_TEST_CASE(redirect_to_disallowed_scheme_is_refused) {
+  request req(url("/redirect-to?url=file%3A%2F%2F%2Fetc%2Fpasswd"));
+  req.follow_redirects = true;
+  fetch_result r = fetch(ctx, std::move(req));
+  BOOST_TEST(r.ec);
+  BOOST_TEST((r.ec == condition::invalid_url));
+  BOOST_TEST(r.resp.body.find("root:") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(status_codes_are_responses_not_errors) {
+  for (unsigned code : {201u, 404u, 500u, 599u}) {
+    fetch_result r = fetch(ctx, request(url("/status/" + std::to_string(code))));
+    BOOST_TEST(!r.ec);
+    BOOST_TEST(r.resp.status_code() == code);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(cookies_header_round_trip) {
+  request req(url("/cookie/get"));
+  req.headers.set(http::field::cookie, "k=v");
+  BOOST_TEST(fetch(ctx, std::move(req)).resp.body == "k=v");
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,603 @@
+#include "loopback_origin.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http.hpp>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <cstdint>
+#include <limits>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+namespace boost_curl::tools {
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+constexpr std::size_t piece_size = 64 * 1024;            // largest single body write
+constexpr std::uint64_t max_body = std::uint64_t{1} << 30; // /bytes, /chunked, /slow-body
+constexpr std::uint64_t huge_body = std::uint64_t{4} << 30; // where /huge gives up
+constexpr std::size_t echo_limit = 64 * 1024 * 1024;
+constexpr std::uint64_t max_delay_ms = 24 * 60 * 60 * 1000;
+constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
+
+// `n` bytes (at most piece_size) of the body pattern starting at body offset `offset`.
+// The backing array has 16 spare bytes so every offset can start at its pattern phase.
+asio::const_buffer pattern(std::uint64_t offset, std::size_t n) {
+  static const auto bytes = [] {
+    std::array<char, piece_size + 16> a{};
+    for (std::size_t i = 0; i < a.size(); ++i)
+      a[i] = "0123456789abcdef"[i % 16];
+    return a;
+  }();
+  return asio::buffer(bytes.data() + offset % 16, std::min(n, piece_size));
+}
+
+std::string_view sv(beast::string_view s) noexcept { return {s.data(), s.size()}; }
+
+std::optional<std::uint64_t>
+parse_number(std::string_view s, std::uint64_t max = std::numeric_limits<std::uint64_t>::max()) {
+  std::uint64_t n = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+  if (s.empty() || ec != std::errc{} || end != s.data() + s.size() || n > max)
+    return std::nullopt;
+  return n;
+}
+
+std::optional<std::string_view> strip_prefix(std::string_view s, std::string_view prefix) {
+  if (s.substr(0, prefix.size()) != prefix)
+    return std::nullopt;
+  return s.substr(prefix.size());
+}
+
+std::optional<std::string> percent_decode(std::string_view s) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      out += s[i];
+      continue;
+    }
+    if (i + 2 >= s.size())
+      return std::nullopt;
+    int hi = hex(s[i + 1]), lo = hex(s[i + 2]);
+    if (hi < 0 || lo < 0)
+      return std::nullopt;
+    out += static_cast<char>(hi * 16 + lo);
+    i += 2;
+  }
+  return out;
+}
+
+std::optional<std::string_view> query_param(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    auto pair = query.substr(0, amp);
+    if (auto value = strip_prefix(pair, name); value && !value->empty() && value->front() == '=')
+      return value->substr(1);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+  }
+  return std::nullopt;
+}
+
+// Splits a request target into path and query (without the '?').
+std::pair<std::string_view, std::string_view> split_target(std::string_view target) {
+  auto q = target.find('?');
+  if (q == std::string_view::npos)
+    return {target, {}};
+  return {target.substr(0, q), target.substr(q + 1)};
+}
+
+http::response<http::string_body> text(unsigned code, std::string body) {
+  http::response<http::string_body> res;
+  res.result(code);
+  res.set(http::field::content_type, "text/plain");
+  res.body() = std::move(body);
+  return res;
+}
+
+enum class after_body { next_request, close, idle };
+
+// How a streamed response body is produced.
+struct body_plan {
+  std::uint64_t total = 0;           // pattern bytes to send
+  std::size_t piece = piece_size;    // bytes per write (one chunk each when chunked)
+  std::chrono::milliseconds gap{0};  // pause between pieces
+  bool chunked = false;
+  after_body after = after_body::next_request;
+};
+
+} // namespace
+
+namespace detail {
+
+class origin_session;
+
+// Owns the io_context, the acceptor, the worker threads and the registry of live sessions.
+class origin_server {
+public:
+  explicit origin_server(const loopback_origin::options& opts);
+
+  void stop();
+  void attach(origin_session& s);
+  void detach(origin_session& s) noexcept;
+
+  const asio::ip::address address;
+  unsigned short port = 0;
+  std::atomic<std::size_t> accepted{0};
+  std::atomic<std::size_t> served{0};
+  std::atomic<std::size_t> open{0};
+
+private:
+  void accept();
+
+  // Declared before the acceptor and sessions so it outlives the I/O objects bound to it.
+  std::unique_ptr<asio::io_context> ioc_;
+  std::optional<tcp::acceptor> acceptor_;
+  std::vector<std::thread> threads_;
+  std::mutex stop_mutex_;
+  std::mutex sessions_mutex_;
+  std::unordered_set<origin_session*> sessions_;
+};
+
+// One accepted connection. Every pending operation holds a shared_ptr to it, so it lives
+// exactly as long as it has work; all its handlers run on the socket's strand.
+class origin_session : public std::enable_shared_from_this<origin_session> {
+public:
+  origin_session(tcp::socket socket, origin_server& server)
+      : socket_(std::move(socket)), timer_(socket_.get_executor()), server_(server) {
+    server_.attach(*this);
+  }
+  ~origin_session() { server_.detach(*this); }
+
+  origin_session(const origin_session&) = delete;
+  origin_session& operator=(const origin_session&) = delete;
+
+  void start() {
+    error_code ec;
+    // Header and body go out in separate writes; Nagle would stall the second one.
+    socket_.set_option(tcp::no_delay(true), ec);
+    read_request();
+  }
+
+  void close() {
+    error_code ec;
+    socket_.shutdown(tcp::socket::shutdown_both, ec);
+    socket_.close(ec);
+    timer_.cancel();
+  }
+
+private:
+  void read_request() {
+    parser_.emplace();
+    parser_->header_limit(64 * 1024);
+    parser_->body_limit(boost::none); // bodies are streamed through scratch_, never stored whole
+    http::async_read_header(socket_, buffer_, *parser_,
+                            [self = shared_from_this()](error_code ec, std::size_t) {
+                              if (!ec)
+                                self->on_header();
+                            });
+  }
+
+  void on_header() {
+    ++server_.served;
+    auto& req = parser_->get();
+    keep_alive_ = req.keep_alive();
+    head_ = req.method() == http::verb::head;
+    collect_body_ = split_target(sv(req.target())).first == "/echo";
+    body_.clear();
+    body_overflow_ = false;
+    if (!parser_->is_done() && beast::iequals(req[http::field::expect], "100-continue"))
+      return asio::async_write(socket_, asio::buffer(continue_line),
+                               [self = shared_from_this()](error_code ec, std::size_t) {
+                                 if (!ec)
+                                   self->read_body();
+                               });
+    read_body();
+  }
+
+  void read_body() {
+    if (parser_->is_done())
+      return route();
+    auto& body = parser_->get().body();
+    body.data = scratch_.data();
+    body.size = scratch_.size();
+    http::async_read(socket_, buffer_, *parser_,
+                     [self = shared_from_this()](error_code ec, std::size_t) {
+                       // need_buffer only means scratch_ is full.
+                       if (!ec || ec == http::error::need_buffer)
+                         self->on_body();
+                     });
+  }
+
+  void on_body() {
+    auto n = scratch_.size() - parser_->get().body().size;
+    if (collect_body_) {
+      if (body_.size() + n > echo_limit)
+        body_overflow_ = true;
+      else
+        body_.append(scratch_.data(), n);
+    }
+    read_body();
+  }
+
+  void route() {
+    auto& req = parser_->get();
+    auto [path, query] = split_target(sv(req.target()));
+
+    if (path == "/echo") {
+      if (body_overflow_)
+        return send(text(413, "payload too large"));
+      std::string dump{sv(req.method_string())};
+      dump += ' ';
+      dump += sv(req.target());
+      dump += '\n';
+      for (const auto& field : req) {
+        dump += sv(field.name_string());
+        dump += ": ";
+        dump += sv(field.value());
+        dump += '\n';
+      }
+      dump += '\n';
+      dump += body_;
+      return send(text(200, std::move(dump)));
+    }
+    if (path == "/hang")
+      return hold_open();
+    if (path == "/close-immediately")
+      return close();
+    if (path == "/close-mid-body") {
+      body_plan plan;
+      plan.total = 1000;
+      plan.after = after_body::close;
+      return stream(plan, 100000);
+    }
+    if (path == "/lie-length") {
+      body_plan plan;
+      plan.total = 10;
+      plan.after = after_body::idle;
+      return stream(plan, 100);
+    }
+    if (path == "/huge") {
+      body_plan plan;
+      plan.total = huge_body;
+      plan.chunked = true;
+      return stream(plan);
+    }
+    if (auto rest = strip_prefix(path, "/bytes/")) {
+      auto n = parse_number(*rest, max_body);
+      if (!n)
+        return bad_request();
+      body_plan plan;
+      plan.total = *n;
+      return stream(plan);
+    }
+    if (auto rest = strip_prefix(path, "/chunked/")) {
+      auto n = parse_number(*rest, max_body);
+      if (!n)
+        return bad_request();
+      body_plan plan;
+      plan.total = *n;
+      plan.piece = 1000;
+      plan.chunked = true;
+      return stream(plan);
+    }
+    if (auto rest = strip_prefix(path, "/slow-body/")) {
+      auto slash = rest->find('/');
+      auto n = parse_number(rest->substr(0, slash), max_body / 1000);
+      auto ms = slash == std::string_view::npos
+                    ? std::nullopt
+                    : parse_number(rest->substr(slash + 1), max_delay_ms);
+      if (!n || !ms)
+        return bad_request();
+      body_plan plan;
+      plan.total = *n * 1000;
+      plan.piece = 1000;
+      plan.gap = std::chrono::milliseconds(*ms);
+      return stream(plan);
+    }
+    if (auto rest = strip_prefix(path, "/status/")) {
+      auto code = parse_number(*rest, 999);
+      if (!code || *code < 200) // 1xx would need interim-response handling
+        return bad_request();
+      auto res = text(static_cast<unsigned>(*code), "status " + std::to_string(*code));
+      if (*code == 204 || *code == 304) // these must not carry a body
+        res.body().clear();
+      return send(std::move(res));
+    }
+    if (auto rest = strip_prefix(path, "/delay/")) {
+      auto ms = parse_number(*rest, max_delay_ms);
+      if (!ms)
+        return bad_request();
+      timer_.expires_after(std::chrono::milliseconds(*ms));
+      return timer_.async_wait([self = shared_from_this()](error_code ec) {
+        if (!ec)
+          self->send(text(200, "delayed"));
+      });
+    }
+    if (auto rest = strip_prefix(path, "/redirect/")) {
+      auto n = parse_number(*rest);
+      if (!n)
+        return bad_request();
+      if (*n == 0)
+        return send(text(200, "done"));
+      return redirect("/redirect/" + std::to_string(*n - 1));
+    }
+    if (path == "/redirect-loop")
+      return redirect("/redirect-loop");
+    if (path == "/redirect-to") {
+      auto encoded = query_param(query, "url");
+      auto location = encoded ? percent_decode(*encoded) : std::nullopt;
+      if (!location || location->empty())
+        return bad_request();
+      return redirect(std::move(*location));
+    }
+    if (path == "/headers") {
+      auto res = text(200, "headers");
+      res.insert("X-Multi", "one");
+      res.insert("X-Multi", "two");
+      res.insert(http::field::set_cookie, "a=1");
+      res.insert(http::field::set_cookie, "b=2");
+      res.insert("X-Empty", "");
+      return send(std::move(res));
+    }
+    if (path == "/cookie/set") {
+      if (query.empty())
+        return bad_request();
+      auto res = text(200, "cookie set");
+      res.set(http::field::set_cookie, query);
+      return send(std::move(res));
+    }
+    if (path == "/cookie/get")
+      return send(text(200, std::string{sv(req[http::field::cookie])}));
+    send(text(404, "not found"));
+  }
+
+  void bad_request() { send(text(400, "bad request")); }
+
+  void redirect(std::string location) {
+    auto res = text(302, "redirect");
+    res.set(http::field::location, location);
+    send(std::move(res));
+  }
+
+  void send(http::response<http::string_body> res) {
+    res.version(11);
+    res.keep_alive(keep_alive_);
+    res.prepare_payload();
+    if (head_)
+      return write_header(std::move(res.base()), body_plan{});
+    plan_ = body_plan{};
+    res_ = std::move(res);
+    http::async_write(socket_, res_, [self = shared_from_this()](error_code ec, std::size_t) {
+      if (!ec)
+        self->finish();
+    });
+  }
+
+  // Sends pattern bytes per `plan`; `claimed_length` is the Content-Length to announce when
+  // it should differ from what is actually sent.
+  void stream(body_plan plan, std::optional<std::uint64_t> claimed_length = std::nullopt) {
+    http::response<http::empty_body> res{http::status::ok, 11};
+    res.set(http::field::content_type, "application/octet-stream");
+    if (plan.chunked)
+      res.chunked(true);
+    else
+      res.content_length(claimed_length.value_or(plan.total));
+    res.keep_alive(keep_alive_ && plan.after == after_body::next_request);
+    write_header(std::move(res.base()), plan);
+  }
+
+  void write_header(http::response_header<> header, body_plan plan) {
+    plan_ = plan;
+    sent_ = 0;
+    header_sr_.reset(); // it refers to the previous header_
+    header_.emplace(std::move(header));
+    header_sr_.emplace(*header_);
+    http::async_write_header(socket_, *header_sr_,
+                             [self = shared_from_this()](error_code ec, std::size_t) {
+                               if (!ec)
+                                 self->write_body();
+                             });
+  }
+
+  void write_body() {
+    auto self = shared_from_this();
+    if (head_ || sent_ == plan_.total) {
+      if (head_ || !plan_.chunked)
+        return finish();
+      return asio::async_write(socket_, http::make_chunk_last(),
+                               [self](error_code ec, std::size_t) {
+                                 if (!ec)
+                                   self->finish();
+                               });
+    }
+    auto piece = pattern(sent_, static_cast<std::size_t>(
+                                    std::min<std::uint64_t>(plan_.piece, plan_.total - sent_)));
+    auto on_written = [self, size = piece.size()](error_code ec, std::size_t) {
+      if (!ec)
+        self->on_piece_written(size);
+    };
+    if (plan_.chunked)
+      asio::async_write(socket_, http::make_chunk(piece), std::move(on_written));
+    else
+      asio::async_write(socket_, piece, std::move(on_written));
+  }
+
+  void on_piece_written(std::size_t size) {
+    sent_ += size;
+    if (plan_.gap.count() == 0 || sent_ == plan_.total)
+      return write_body();
+    timer_.expires_after(plan_.gap);
+    timer_.async_wait([self = shared_from_this()](error_code ec) {
+      if (!ec)
+        self->write_body();
+    });
+  }
+
+  void finish() {
+    switch (plan_.after) {
+    case after_body::next_request:
+      if (keep_alive_)
+        return read_request();
+      break;
+    case after_body::close:
+      return close();
+    case after_body::idle:
+      return hold_open();
+    }
+    // "Connection: close": send FIN now; the socket closes when the session is released.
+    error_code ec;
+    socket_.shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+  // Keeps the connection open without answering until the peer closes it (or stop()).
+  void hold_open() {
+    socket_.async_read_some(asio::buffer(scratch_),
+                            [self = shared_from_this()](error_code ec, std::size_t) {
+                              if (!ec)
+                                self->hold_open();
+                            });
+  }
+
+  tcp::socket socket_;
+  asio::steady_timer timer_;
+  origin_server& server_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::buffer_body>> parser_;
+  std::array<char, piece_size> scratch_{}; // request body pieces, discarded reads
+  std::string body_;                       // request body kept for /echo
+  bool collect_body_ = false;
+  bool body_overflow_ = false;
+  bool keep_alive_ = false;
+  bool head_ = false;
+  http::response<http::string_body> res_;
+  std::optional<http::response<http::empty_body>> header_;
+  std::optional<http::response_serializer<http::empty_body>> header_sr_;
+  body_plan plan_;
+  std::uint64_t sent_ = 0;
+};
+
+origin_server::origin_server(const loopback_origin::options& opts)
+    : address(asio::ip::make_address(opts.address)),
+      ioc_(std::make_unique<asio::io_context>(static_cast<int>(std::max(1u, opts.threads)))) {
+  tcp::endpoint endpoint{address, opts.port};
+  acceptor_.emplace(*ioc_);
+  acceptor_->open(endpoint.protocol());
+  acceptor_->set_option(asio::socket_base::reuse_address(true));
+  acceptor_->bind(endpoint);
+  acceptor_->listen(asio::socket_base::max_listen_connections);
+  port = acceptor_->local_endpoint().port();
+  accept();
+  try {
+    for (unsigned i = 0; i < std::max(1u, opts.threads); ++i)
+      threads_.emplace_back([this] { ioc_->run(); });
+  } catch (...) {
+    stop();
+    throw;
+  }
+}
+
+void origin_server::accept() {
+  // Each connection gets its own strand so sessions can run on several threads at once.
+  acceptor_->async_accept(asio::make_strand(*ioc_), [this](error_code ec, tcp::socket socket) {
+    if (!ec) {
+      ++accepted;
+      std::make_shared<origin_session>(std::move(socket), *this)->start();
+    }
+    accept();
+  });
+}
+
+void origin_server::stop() {
+  std::lock_guard<std::mutex> lock{stop_mutex_};
+  if (!ioc_)
+    return;
+  // Halting the io_context first means no handler runs concurrently with the closes below,
+  // and nothing waits on a client's cooperation.
+  ioc_->stop();
+  for (auto& t : threads_)
+    t.join();
+  threads_.clear();
+  acceptor_.reset();
+  {
+    std::lock_guard<std::mutex> sessions_lock{sessions_mutex_};
+    for (auto* s : sessions_)
+      s->close();
+  }
+  // The aborted handlers still own the sessions; destroying the io_context releases them.
+  ioc_.reset();
+}
+
+void origin_server::attach(origin_session& s) {
+  std::lock_guard<std::mutex> lock{sessions_mutex_};
+  sessions_.insert(&s);
+  ++open;
+}
+
+void origin_server::detach(origin_session& s) noexcept {
+  std::lock_guard<std::mutex> lock{sessions_mutex_};
+  sessions_.erase(&s);
+  --open;
+}
+
+} // namespace detail
+
+loopback_origin::loopback_origin() : loopback_origin(options{}) {}
+
+loopback_origin::loopback_origin(options opts)
+    : impl_(std::make_unique<detail::origin_server>(opts)) {}
+
+loopback_origin::~loopback_origin() { stop(); }
+
+unsigned short loopback_origin::port() const noexcept { return impl_->port; }
+
+std::string loopback_origin::base_url() const {
+  auto address = impl_->address;
+  // A wildcard bind is reachable through loopback; the wildcard itself is no destination.
+  if (address.is_unspecified())
+    address = address.is_v6() ? asio::ip::address{asio::ip::address_v6::loopback()}
+                              : asio::ip::address{asio::ip::address_v4::loopback()};
+  auto host = address.to_string();
+  if (address.is_v6())
+    host = "[" + host + "]";
+  return "http://" + host + ":" + std::to_string(impl_->port);
+}
+
+std::string loopback_origin::url(std::string_view path) const {
+  return base_url().append(path);
+}
+
+std::size_t loopback_origin::connections_accepted() const noexcept { return impl_->accepted; }
+
+std::size_t loopback_origin::requests_served() const noexcept { return impl_->served; }
+
+std::size_t loopback_origin::open_connections() const noexcept { return impl_->open; }
+
+void loopback_origin::stop() { impl_->stop(); }
+
+} // namespace boost_curl::tools

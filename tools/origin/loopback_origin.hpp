@@ -1,0 +1,77 @@
+#ifndef BOOST_CURL_TOOLS_LOOPBACK_ORIGIN_HPP
+#define BOOST_CURL_TOOLS_LOOPBACK_ORIGIN_HPP
+
+// An in-process HTTP/1.1 origin server for tests and for `bcurl` without a URL.
+//
+// Routes (any query string is ignored unless stated; unknown paths answer 404 "not found",
+// malformed numbers 400). Generated bodies follow one pattern: byte i is
+// "0123456789abcdef"[i % 16].
+//   /bytes/N            200, Content-Length N, N pattern bytes (N <= 1 GiB, streamed)
+//   /chunked/N          200, chunked, N pattern bytes in 1000-byte chunks (N <= 1 GiB)
+//   /status/CODE        CODE (200..999), body "status CODE" (empty for 204 and 304)
+//   /delay/MS           200 "delayed" after MS milliseconds
+//   /hang               reads the request, never answers
+//   /close-mid-body     Content-Length 100000, sends 1000 bytes, closes
+//   /slow-body/N/MS     200, Content-Length N*1000, N pieces of 1000 bytes MS ms apart
+//   /redirect/N         302 to /redirect/(N-1); /redirect/0 answers 200 "done"
+//   /redirect-loop      302 to itself
+//   /redirect-to?url=U  302 to the percent-decoded U
+//   /echo               200 text/plain: "METHOD TARGET", one "Name: value" line per request
+//                       header, an empty line, then the request body (bodies up to 64 MiB)
+//   /headers            200 "headers" with X-Multi twice, Set-Cookie twice, an empty X-Empty
+//   /huge               200, chunked, 64 KiB chunks until the client leaves (stops at 4 GiB)
+//   /lie-length         Content-Length 100, sends 10 bytes, then idles
+//   /close-immediately  reads the request, closes without answering
+//   /cookie/set?A=B     200 with Set-Cookie: A=B
+//   /cookie/get         200, body is the request's Cookie header (or empty)
+// HEAD gets the same headers without a body. Request bodies are read (and discarded except
+// for /echo) before answering; "Expect: 100-continue" is honoured. Persistent connections and
+// "Connection: close" both work.
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace boost_curl::tools {
+
+namespace detail {
+class origin_server;
+}
+
+class loopback_origin {
+public:
+  struct options {
+    std::string address = "127.0.0.1"; // IPv4 or IPv6 literal, e.g. "::1"
+    unsigned short port = 0;           // 0 picks a free port
+    unsigned threads = 1;              // threads running the server's own io_context (0 means 1)
+  };
+
+  // Listens before returning; throws boost::system::system_error if it cannot.
+  loopback_origin();
+  explicit loopback_origin(options opts);
+  // Calls stop(); returns promptly even while clients hang on to connections.
+  ~loopback_origin();
+
+  loopback_origin(const loopback_origin&) = delete;
+  loopback_origin& operator=(const loopback_origin&) = delete;
+
+  unsigned short port() const noexcept;
+  std::string base_url() const;                  // "http://127.0.0.1:PORT", "http://[::1]:PORT"
+  std::string url(std::string_view path) const;  // base_url() + path
+
+  std::size_t connections_accepted() const noexcept; // TCP connections accepted so far
+  std::size_t requests_served() const noexcept;      // requests whose headers were read
+  std::size_t open_connections() const noexcept;     // connections not yet closed
+
+  // Closes the acceptor and every open connection, then joins the server threads.
+  // Idempotent; must not be called from a handler running on the server's threads.
+  void stop();
+
+private:
+  std::unique_ptr<detail::origin_server> impl_;
+};
+
+} // namespace boost_curl::tools
+
+#endif
