@@ -14,6 +14,10 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#ifdef BOOST_CURL_BENCH_SELF_TEST
+#include <origin/loopback_origin.hpp>
+#endif
+
 #include <sys/resource.h>
 
 #include <atomic>
@@ -91,7 +95,23 @@ void raise_descriptor_limit() {
 
 }  // namespace
 
+int run(int argc, char** argv);
+
 int main(int argc, char** argv) {
+#ifdef BOOST_CURL_BENCH_SELF_TEST
+  if (argc == 2 && !std::strcmp(argv[1], "--self-test")) {
+    // A short run against the in-process origin, for ctest.
+    boost_curl::tools::loopback_origin origin;
+    std::string url = origin.url("/bytes/100");
+    char total[] = "200", conc[] = "8";
+    char* args[] = {argv[0], url.data(), total, conc};
+    return run(4, args);
+  }
+#endif
+  return run(argc, argv);
+}
+
+int run(int argc, char** argv) {
   if (argc < 4) {
     std::fprintf(stderr, "usage: %s URL TOTAL CONCURRENCY [--style callback|coroutine] [--threads N] [--ca FILE]\n",
                  argv[0]);

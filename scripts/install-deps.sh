@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs every Debian package boost_curl's build, tests, tools and benchmarks need
+# (Debian bookworm, as root). Skips apt entirely when all are present already.
+set -euo pipefail
+packages=(
+  build-essential g++ clang libclang-rt-14-dev cmake ninja-build pkg-config git
+  libboost1.81-all-dev libcurl4-openssl-dev libssl-dev
+  python3 python3-venv python3-pip
+  nginx-light openssl nghttp2-client time
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: installs what is needed, then
+#   1. Release build (g++, -Wall -Wextra): unit, integration, examples, bcurl checks
+#   2. AddressSanitizer + UBSan build (clang), same tests
+#   3. ThreadSanitizer build (clang), same tests
+#   4. consumer projects: installed package, add_subdirectory/FetchContent, pkg-config, Conan
+# and ends with one line "summary: N passed, M failed" (test programs counted by ctest, plus
+# the consumer proofs).
+#   bash scripts/run-tests.sh            (everything)
+#   STAGES="release asan" bash scripts/run-tests.sh   (a subset)
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+bash "$root/scripts/install-deps.sh" || exit 1
+stages=${STAGES:-release asan tsan consumers}
+jobs=$(nproc)
+passed=0 failed=0
+start=$SECONDS
+
+run_ctest_stage() {  # name, cmake args...
+  local name=$1; shift
+  local build=$root/build/ci-$name t0=$SECONDS
+  echo "=== $name: configure and build"
+  mkdir -p "$root/build"
+  if ! cmake -S "$root" -B "$build" -G Ninja -DBOOST_CURL_BUILD_BENCH=ON "$@" >"$build.configure.log" 2>&1 ||
+     ! cmake --build "$build" -j "$jobs" >"$build.build.log" 2>&1; then
+    tail -50 "$build.configure.log" "$build.build.log" 2>/dev/null
+    echo "=== $name: BUILD FAILED"
+    failed=$((failed + 1))
+    return
+  fi
+  echo "=== $name: test"
+  local log=$build.ctest.log
+  (cd "$build" && ctest --output-on-failure -j "$jobs" --timeout 900) 2>&1 | tee "$log"
+  local p f
+  p=$(grep -cE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* Passed' "$log")
+  f=$(grep -cE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .*(\*\*\*|Failed|Timeout|Exception)' "$log")
+  passed=$((passed + p)) failed=$((failed + f))
+  echo "=== $name: $p passed, $f failed in $((SECONDS - t0)) s"
+}
+
+for stage in $stages; do
+  case $stage in
+    release) run_ctest_stage release -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=g++ ;;
+    asan) ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+            run_ctest_stage asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ -DBOOST_CURL_SANITIZER=address ;;
+    tsan) TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+            run_ctest_stage tsan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ -DBOOST_CURL_SANITIZER=thread ;;
+    consumers)
+      echo "=== consumers"
+      t0=$SECONDS
+      log=$root/build/consumers.log
+      mkdir -p "$root/build"
+      bash "$root/test/consumers/run.sh" 2>&1 | tee "$log"
+      line=$(grep -E '^consumers: [0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
+      if [ -n "$line" ]; then
+        passed=$((passed + $(echo "$line" | sed -E 's/consumers: ([0-9]+) passed.*/\1/')))
+        failed=$((failed + $(echo "$line" | sed -E 's/.* ([0-9]+) failed/\1/')))
+      else
+        failed=$((failed + 1))
+      fi
+      echo "=== consumers done in $((SECONDS - t0)) s" ;;
+    *) echo "unknown stage $stage"; failed=$((failed + 1)) ;;
+  esac
+done
+
+echo "total time $((SECONDS - start)) s"
+echo "summary: $passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
