@@ -2,6 +2,7 @@
 
 #include <boost/asio/append.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/post.hpp>
@@ -93,7 +94,7 @@ void multi_driver::start(const asio::any_io_executor& io_executor, const asio::a
       timer_.emplace(executor_);
     }
     std::unique_ptr<transfer> t = acquire();
-    ec = t->prepare(std::move(req), hooks_);
+    ec = t->prepare(std::move(req));
     if (!ec) {
       const CURLMcode mc = curl_multi_add_handle(multi_.get(), t->easy());
       if (mc == CURLM_OK) {
@@ -144,7 +145,7 @@ void multi_driver::finish(transfer* t, CURLcode result, const error_code* overri
   t->active = false;
   if (t->op.slot.is_connected()) t->op.slot.clear();
   t->op.slot = {};
-  done.push_back(completion{std::move(t->op), ec, std::move(t->result())});
+  done.push_back(std::make_unique<completion>(completion{std::move(t->op), ec, std::move(t->result())}));
 
   const std::size_t index = t->active_index;
   std::unique_ptr<transfer> owned = std::move(active_[index]);
@@ -193,18 +194,25 @@ void multi_driver::collect_finished(completions& done) {
 }
 
 void multi_driver::deliver(completions& done, delivery how) {
-  for (completion& c : done) {
-    auto handler = asio::append(std::move(c.op.handler), c.ec, std::move(c.resp));
-    if (how == delivery::post)
-      asio::post(c.op.io_executor, std::move(handler));
-    else
-      asio::dispatch(c.op.io_executor, std::move(handler));
-    // c.op.work, destroyed with `done`, kept the handler's executor busy until here.
+  for (std::unique_ptr<completion>& c : done) {
+    // `work` is the handler's associated executor (the I/O executor when it has none), with
+    // work tracked; the function below owns it until the handler has run. A plain function
+    // (no associated executor of its own) spares dispatch() a second hop.
+    asio::any_completion_executor ex = c->op.work;
+    asio::any_io_executor io = how == delivery::post ? c->op.io_executor : asio::any_io_executor();
+    auto invoke = [c = std::move(c)]() mutable { std::move(c->op.handler)(c->ec, std::move(c->resp)); };
+    if (how == delivery::post) {
+      // The handler's executor may not support blocking.never: post through the I/O
+      // executor, which then dispatches to it.
+      asio::post(io, asio::bind_executor(std::move(ex), std::move(invoke)));
+    } else {
+      asio::dispatch(ex, std::move(invoke));
+    }
   }
 }
 
 std::unique_ptr<transfer> multi_driver::acquire() {
-  if (idle_.empty()) return std::make_unique<transfer>();
+  if (idle_.empty()) return std::make_unique<transfer>(hooks_);
   std::unique_ptr<transfer> t = std::move(idle_.back());
   idle_.pop_back();
   return t;

@@ -74,7 +74,9 @@ class multi_driver {
     error_code ec;
     response resp;
   };
-  using completions = boost::container::small_vector<completion, 4>;
+  // Held by pointer: a response is large, and it would otherwise be moved at each of the
+  // hops between here and the user's handler.
+  using completions = boost::container::small_vector<std::unique_ptr<completion>, 4>;
   enum class delivery { dispatch, post };
 
   // libcurl callbacks (trampolines; `self` is the driver)

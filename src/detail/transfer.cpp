@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <charconv>
 #include <new>
+#include <string>
 #include <string_view>
 
 namespace boost_curl::detail {
@@ -66,9 +67,30 @@ struct option_setter {
 
 }  // namespace
 
-transfer::transfer() : easy_(curl_easy_init()) {
+transfer::transfer(const socket_hooks& hooks) : hooks_(hooks), easy_(curl_easy_init()) {
   if (!easy_) throw std::bad_alloc();
   error_buffer_[0] = '\0';
+#if LIBCURL_VERSION_NUM >= 0x075400  // CURLINFO_CAINFO: 7.84
+  char* ca = nullptr;
+  if (curl_easy_getinfo(easy_.get(), CURLINFO_CAINFO, &ca) == CURLE_OK && ca) default_ca_file_ = ca;
+#endif
+  set_fixed_options();
+}
+
+// Options every transfer has, set once per easy handle (and again after a reset).
+void transfer::set_fixed_options() {
+  CURL* h = easy_.get();
+  curl_easy_setopt(h, CURLOPT_PRIVATE, static_cast<void*>(this));
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);  // no SIGALRM-based DNS timeouts in a threaded program
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_buffer_);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &transfer::on_write);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, static_cast<void*>(this));
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &transfer::on_header);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, static_cast<void*>(this));
+  curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, hooks_.open);
+  curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, hooks_.owner);
+  curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, hooks_.close);
+  curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, hooks_.owner);
 }
 
 transfer* transfer::from(CURL* easy) noexcept {
@@ -77,61 +99,75 @@ transfer* transfer::from(CURL* easy) noexcept {
   return reinterpret_cast<transfer*>(p);
 }
 
-error_code transfer::prepare(request&& req, const socket_hooks& hooks) {
-  CURL* h = easy_.get();
-  if (used_) curl_easy_reset(h);
-  used_ = true;
+error_code transfer::prepare(request&& req) {
+  if (needs_reset_) {
+    curl_easy_reset(easy_.get());
+    applied_ = applied_options{};
+    set_fixed_options();
+    needs_reset_ = false;
+  }
   response_ = response{};
   header_list_.reset();
   body_limit_hit_ = false;
   error_buffer_[0] = '\0';
   max_body_ = req.max_body_size;
+  error_code ec = apply(req);
+  if (ec) needs_reset_ = true;
+  return ec;
+}
 
+error_code transfer::apply(request& req) {
+  CURL* h = easy_.get();
+  applied_options& was = applied_;
   option_setter set{h};
-  set(CURLOPT_PRIVATE, static_cast<void*>(this));
-  set(CURLOPT_NOSIGNAL, 1L);  // no SIGALRM-based DNS timeouts in a multi-threaded program
-  set(CURLOPT_ERRORBUFFER, error_buffer_);
-  set(CURLOPT_WRITEFUNCTION, &transfer::on_write);
-  set(CURLOPT_WRITEDATA, static_cast<void*>(this));
-  set(CURLOPT_HEADERFUNCTION, &transfer::on_header);
-  set(CURLOPT_HEADERDATA, static_cast<void*>(this));
-  set(CURLOPT_OPENSOCKETFUNCTION, hooks.open);
-  set(CURLOPT_OPENSOCKETDATA, hooks.owner);
-  set(CURLOPT_CLOSESOCKETFUNCTION, hooks.close);
-  set(CURLOPT_CLOSESOCKETDATA, hooks.owner);
+  auto set_string = [&set](CURLoption opt, std::string& current, const std::string& wanted, const char* when_empty) {
+    if (current == wanted) return;
+    set(opt, wanted.empty() ? when_empty : wanted.c_str());
+    current = wanted;
+  };
 
   if (has_crlf(req.url)) return error::invalid_request;
   set(CURLOPT_URL, req.url.c_str());
-  set(CURLOPT_PROTOCOLS_STR, req.protocols.c_str());
-  set(CURLOPT_REDIR_PROTOCOLS_STR, req.protocols.c_str());
+  if (was.protocols != req.protocols) {
+    set(CURLOPT_PROTOCOLS_STR, req.protocols.c_str());
+    set(CURLOPT_REDIR_PROTOCOLS_STR, req.protocols.c_str());
+    was.protocols = req.protocols;
+  }
 
   // Method and body. libcurl reads the body in place, so the transfer keeps it.
+  if (req.method == http::verb::unknown) return error::invalid_request;
   body_ = std::move(req.body);
   const bool sends_body = !body_.empty() || req.method == http::verb::post || req.method == http::verb::put ||
                           req.method == http::verb::patch;
-  switch (req.method) {
-    case http::verb::unknown: return error::invalid_request;
-    case http::verb::get: break;
-    case http::verb::head: set(CURLOPT_NOBODY, 1L); break;
-    case http::verb::post: break;
-    default: set(CURLOPT_CUSTOMREQUEST, http::to_string(req.method).data()); break;
+  if (was.method != req.method || was.sends_body != sends_body) {
+    set(CURLOPT_HTTPGET, 1L);  // back to a plain GET: clears NOBODY and POST
+    set(CURLOPT_CUSTOMREQUEST, static_cast<char*>(nullptr));
+    if (req.method == http::verb::head) {
+      set(CURLOPT_NOBODY, 1L);
+    } else if (req.method != http::verb::get && req.method != http::verb::post) {
+      set(CURLOPT_CUSTOMREQUEST, http::to_string(req.method).data());
+    } else if (req.method == http::verb::get && sends_body) {
+      set(CURLOPT_CUSTOMREQUEST, "GET");
+    }
+    was.method = req.method;
+    was.sends_body = sends_body;
   }
   if (sends_body) {
     set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body_.size()));
     set(CURLOPT_POSTFIELDS, body_.data());
-    if (req.method == http::verb::get) set(CURLOPT_CUSTOMREQUEST, "GET");
   }
 
   // Header fields, sent as given. libcurl's own additions that the user did not ask for are
   // suppressed: "Expect: 100-continue" (a round trip) and a form Content-Type on bodies.
   curl_slist* list = nullptr;
-  auto append = [&list](const std::string& line) {
-    curl_slist* next = curl_slist_append(list, line.c_str());
-    if (!next) return false;
-    list = next;
-    return true;
-  };
   bool ok = true;
+  auto append = [&list, &ok](const std::string& line) {
+    if (!ok) return;
+    if (curl_slist* next = curl_slist_append(list, line.c_str()))
+      list = next;
+    else
+      ok = false;
+  };
   std::string line;
   for (const auto& field : req.headers) {
     std::string_view name = field.name_string(), value = field.value();
@@ -146,29 +182,39 @@ error_code transfer::prepare(request&& req, const socket_hooks& hooks) {
       line += ": ";
       line.append(value.data(), value.size());
     }
-    ok = ok && append(line);
+    append(line);
   }
-  if (sends_body && req.headers.find(http::field::expect) == req.headers.end()) ok = ok && append("Expect:");
-  if (sends_body && req.headers.find(http::field::content_type) == req.headers.end())
-    ok = ok && append("Content-Type:");
+  if (sends_body && req.headers.find(http::field::expect) == req.headers.end()) append("Expect:");
+  if (sends_body && req.headers.find(http::field::content_type) == req.headers.end()) append("Content-Type:");
   header_list_.reset(list);
   if (!ok) return error::setup_failed;
-  if (list) set(CURLOPT_HTTPHEADER, list);
+  if (list || was.header_list) set(CURLOPT_HTTPHEADER, list);
+  was.header_list = list != nullptr;
 
-  if (req.timeout.count() > 0) set(CURLOPT_TIMEOUT_MS, static_cast<long>(req.timeout.count()));
-  if (req.connect_timeout.count() > 0) set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(req.connect_timeout.count()));
-  if (max_body_ > 0) set(CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(max_body_));
-  if (req.follow_redirects) {
-    set(CURLOPT_FOLLOWLOCATION, 1L);
-    set(CURLOPT_MAXREDIRS, req.max_redirects);
+  const long timeout_ms = static_cast<long>(req.timeout.count());
+  if (was.timeout_ms != timeout_ms) set(CURLOPT_TIMEOUT_MS, was.timeout_ms = timeout_ms);
+  const long connect_ms = static_cast<long>(req.connect_timeout.count());
+  if (was.connect_timeout_ms != connect_ms) set(CURLOPT_CONNECTTIMEOUT_MS, was.connect_timeout_ms = connect_ms);
+  if (was.max_body != max_body_) {
+    set(CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(max_body_));
+    was.max_body = max_body_;
   }
-  if (!req.verify_peer) set(CURLOPT_SSL_VERIFYPEER, 0L);
-  if (!req.verify_host) set(CURLOPT_SSL_VERIFYHOST, 0L);
-  if (!req.ca_file.empty()) set(CURLOPT_CAINFO, req.ca_file.c_str());
-  if (long v = curl_http_version(req.version); v != CURL_HTTP_VERSION_NONE) set(CURLOPT_HTTP_VERSION, v);
-  if (req.decompress) set(CURLOPT_ACCEPT_ENCODING, "");
-  if (!req.proxy.empty()) set(CURLOPT_PROXY, req.proxy.c_str());
-  if (!req.unix_socket_path.empty()) set(CURLOPT_UNIX_SOCKET_PATH, req.unix_socket_path.c_str());
+  if (was.follow != req.follow_redirects || was.max_redirects != req.max_redirects) {
+    set(CURLOPT_FOLLOWLOCATION, req.follow_redirects ? 1L : 0L);
+    set(CURLOPT_MAXREDIRS, req.max_redirects);
+    was.follow = req.follow_redirects;
+    was.max_redirects = req.max_redirects;
+  }
+  if (was.verify_peer != req.verify_peer) set(CURLOPT_SSL_VERIFYPEER, (was.verify_peer = req.verify_peer) ? 1L : 0L);
+  if (was.verify_host != req.verify_host) set(CURLOPT_SSL_VERIFYHOST, (was.verify_host = req.verify_host) ? 2L : 0L);
+  set_string(CURLOPT_CAINFO, was.ca_file, req.ca_file, default_ca_file_.empty() ? nullptr : default_ca_file_.c_str());
+  if (const long v = curl_http_version(req.version); was.http_version != v) set(CURLOPT_HTTP_VERSION, was.http_version = v);
+  if (was.decompress != req.decompress) {
+    set(CURLOPT_ACCEPT_ENCODING, req.decompress ? "" : static_cast<const char*>(nullptr));
+    was.decompress = req.decompress;
+  }
+  set_string(CURLOPT_PROXY, was.proxy, req.proxy, nullptr);
+  set_string(CURLOPT_UNIX_SOCKET_PATH, was.unix_socket_path, req.unix_socket_path, nullptr);
 
   if (set.first_error != CURLE_OK) return make_curl_error(set.first_error);
   return {};

@@ -28,7 +28,8 @@ struct socket_hooks {
 
 class transfer {
  public:
-  transfer();  // throws std::bad_alloc if libcurl cannot create an easy handle
+  // Throws std::bad_alloc if libcurl cannot create an easy handle.
+  explicit transfer(const socket_hooks& hooks);
   transfer(const transfer&) = delete;
   transfer& operator=(const transfer&) = delete;
 
@@ -37,7 +38,7 @@ class transfer {
 
   // Configures the easy handle for `req` (taking its body and fields). On error the
   // transfer is left idle and the error says why.
-  error_code prepare(request&& req, const socket_hooks& hooks);
+  error_code prepare(request&& req);
 
   // Collects the results after libcurl reported `result`; returns the operation's error.
   error_code finish(CURLcode result);
@@ -63,13 +64,39 @@ class transfer {
   static std::size_t on_write(char* data, std::size_t size, std::size_t count, void* self) noexcept;
   static std::size_t on_header(char* data, std::size_t size, std::size_t count, void* self) noexcept;
 
+  void set_fixed_options();
+  error_code apply(request& req);
+
+  // The per-request options the easy handle holds now. prepare() changes only what differs
+  // from the previous request: curl_easy_reset plus setting everything again costs more than
+  // the rest of a keep-alive exchange's setup.
+  struct applied_options {
+    http::verb method = http::verb::get;
+    bool sends_body = false;
+    bool header_list = false;
+    long timeout_ms = 0;
+    long connect_timeout_ms = 0;
+    std::size_t max_body = 0;
+    bool follow = false;
+    long max_redirects = -1;
+    bool verify_peer = true;
+    bool verify_host = true;
+    long http_version = 0;  // CURL_HTTP_VERSION_NONE
+    bool decompress = false;
+    std::string ca_file, proxy, unix_socket_path;
+    std::string protocols = "\x01";  // no request has this: the first one always sets them
+  };
+
+  socket_hooks hooks_;
   easy_ptr easy_;
+  applied_options applied_;
+  bool needs_reset_ = false;  // a failed prepare left options unknown: start from scratch
+  std::string default_ca_file_;  // libcurl's built-in CA bundle, restored when ca_file is cleared
   slist_ptr header_list_;
   std::string body_;  // request body; libcurl reads it in place (CURLOPT_POSTFIELDS)
   response response_;
   std::size_t max_body_ = 0;
   bool body_limit_hit_ = false;
-  bool used_ = false;  // the easy handle needs curl_easy_reset before reuse
   char error_buffer_[CURL_ERROR_SIZE];
 };
 

@@ -144,3 +144,53 @@ BOOST_AUTO_TEST_CASE(cookies_header_round_trip) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// Transfers (and their easy handles) are pooled and only the options that differ from the
+// previous request are changed: nothing of one request may leak into the next.
+BOOST_FIXTURE_TEST_SUITE(pooled_transfers, origin_fixture)
+
+BOOST_AUTO_TEST_CASE(options_do_not_leak_between_requests) {
+  // Sequential, so every request reuses the same pooled transfer.
+  request post(http::verb::post, url("/echo"));
+  post.body = "payload";
+  post.headers.set("X-One", "1");
+  post.timeout = 5s;
+  BOOST_TEST(fetch(ctx, std::move(post)).resp.body.rfind("POST /echo\n", 0) == 0u);
+
+  fetch_result get = fetch(ctx, request(url("/echo")));
+  BOOST_TEST(get.resp.body.rfind("GET /echo\n", 0) == 0u);
+  BOOST_TEST(get.resp.body.find("X-One") == std::string::npos);
+  BOOST_TEST(get.resp.body.find("payload") == std::string::npos);
+  BOOST_TEST(get.resp.body.find("Content-Length") == std::string::npos);
+
+  BOOST_TEST(fetch(ctx, request(http::verb::head, url("/bytes/100"))).resp.body.empty());
+  BOOST_TEST(fetch(ctx, request(url("/bytes/100"))).resp.body.size() == 100u);  // NOBODY cleared
+
+  request del(http::verb::delete_, url("/echo"));
+  BOOST_TEST(fetch(ctx, std::move(del)).resp.body.rfind("DELETE /echo\n", 0) == 0u);
+  BOOST_TEST(fetch(ctx, request(url("/echo"))).resp.body.rfind("GET /echo\n", 0) == 0u);  // custom method cleared
+
+  request follow(url("/redirect/1"));
+  follow.follow_redirects = true;
+  BOOST_TEST(fetch(ctx, std::move(follow)).resp.status_code() == 200u);
+  BOOST_TEST(fetch(ctx, request(url("/redirect/1"))).resp.status_code() == 302u);  // following cleared
+
+  request limited(url("/bytes/5000"));
+  limited.max_body_size = 100;
+  BOOST_TEST((fetch(ctx, std::move(limited)).ec == error::body_too_large));
+  BOOST_TEST(fetch(ctx, request(url("/bytes/5000"))).resp.body.size() == 5000u);  // limit cleared
+
+  request short_timeout(url("/delay/300"));
+  short_timeout.timeout = 50ms;
+  BOOST_TEST((fetch(ctx, std::move(short_timeout)).ec == condition::timeout));
+  BOOST_TEST(!fetch(ctx, request(url("/delay/300"))).ec);  // timeout cleared
+
+  request file("file:///proc/self/status");
+  file.protocols = "file";
+  BOOST_TEST(!fetch(ctx, std::move(file)).ec);
+  BOOST_TEST((fetch(ctx, request("file:///proc/self/status")).ec == condition::invalid_url));  // protocols restored
+
+  BOOST_TEST(service().statistics().transfers_started == 14u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
