@@ -11,7 +11,7 @@
 
 namespace boost_curl {
 namespace detail {
-class multi_driver;
+class multi_pool;
 }
 
 /// Cumulative counters of one curl_service, for diagnostics, tests and benchmarks.
@@ -19,9 +19,10 @@ struct service_statistics {
   std::size_t transfers_started = 0;
   std::size_t sockets_opened = 0;       ///< connections opened (so reuse shows as fewer)
   std::size_t foreign_descriptors = 0;  ///< descriptors libcurl watched but did not open through us
+  std::size_t multi_handles = 0;        ///< libcurl multi handles the service has created
 };
 
-/** The engine: one libcurl multi handle per execution context, driven by that context.
+/** The engine: libcurl multi handles driven by an execution context's reactor.
 
     Obtained with `boost::asio::use_service<curl_service>(ctx)`; async_fetch does this for
     you. It maps libcurl's socket callback onto `async_wait` of descriptors registered with
@@ -52,13 +53,21 @@ class BOOST_CURL_DECL curl_service : public boost::asio::execution_context::serv
   /// Cumulative counters since the service was created.
   service_statistics statistics() const;
 
+  /// At most this many transfers run on one libcurl multi handle; past it the service starts
+  /// another (up to 128). libcurl 7.88 scans every connection to a host when it looks for one
+  /// to reuse, so one multi handle with thousands of connections is slow; a few dozen per
+  /// handle keep that scan short. Low concurrency stays on one handle and its connections.
+  /// 0 means one multi handle whatever the load. Default 64. Affects transfers started later.
+  void set_transfers_per_multi(std::size_t n) noexcept;
+  std::size_t transfers_per_multi() const noexcept;
+
   /// Start one transfer; the entry point behind async_fetch.
   void start(const boost::asio::any_io_executor& io_executor, const boost::asio::any_io_executor& context_executor,
              boost::asio::any_completion_executor handler_work, request&& req, detail::fetch_handler&& handler);
 
  private:
   void shutdown() override;
-  std::unique_ptr<detail::multi_driver> driver_;
+  std::unique_ptr<detail::multi_pool> pool_;
 };
 
 }  // namespace boost_curl

@@ -109,6 +109,7 @@ void multi_driver::start(const asio::any_io_executor& io_executor, const asio::a
         if (t->op.slot.is_connected())
           t->op.slot.template emplace<cancel_handler>(cancel_handler{this, t.get(), ++t->generation});
         active_.push_back(std::move(t));
+        load_.store(active_.size(), std::memory_order_relaxed);
         ++stats_.transfers_started;
         return;
       }
@@ -154,6 +155,7 @@ void multi_driver::finish(transfer* t, CURLcode result, const error_code* overri
     active_[index]->active_index = index;
   }
   active_.pop_back();
+  load_.store(active_.size(), std::memory_order_relaxed);
   release(std::move(owned));
 
   if (active_.empty() && !sweep_posted_) {
@@ -447,6 +449,7 @@ void multi_driver::shutdown() {
     }
     multi_.reset();  // closes cached connections through on_close_socket
     active_.clear();
+    load_.store(0, std::memory_order_relaxed);
     idle_.clear();
     for (auto& entry : sockets_) {
       if (!entry) continue;

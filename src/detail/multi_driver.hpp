@@ -28,6 +28,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <chrono>
 #include <utility>
 #include <memory>
@@ -64,6 +65,8 @@ class multi_driver {
   void shutdown();
 
   std::size_t active_transfers() const;
+  // active_transfers() without the lock, possibly stale: for choosing a driver.
+  std::size_t load() const noexcept { return load_.load(std::memory_order_relaxed); }
   std::size_t open_sockets() const;
   service_statistics statistics() const;
 
@@ -135,6 +138,7 @@ class multi_driver {
   bool sweep_posted_ = false;
 
   service_statistics stats_;
+  std::atomic<std::size_t> load_{0};
   bool shut_down_ = false;
 };
 
