@@ -28,6 +28,29 @@ BOOST_AUTO_TEST_CASE(hundreds_at_once_all_complete_with_their_own_bodies) {
   BOOST_TEST(service().active_transfers() == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(load_spreads_over_multi_handles) {
+  // Low concurrency: one multi handle, so its connections are reused.
+  for (int i = 0; i < 5; ++i) fetch(ctx, request(url("/bytes/1")));
+  BOOST_TEST(service().statistics().multi_handles == 1u);
+  // 200 at once with 64 per handle: at least four handles, every fetch correct.
+  BOOST_TEST(service().transfers_per_multi() == 64u);
+  std::vector<fetch_result> results(200);
+  for (auto& r : results) async_fetch(ctx, request(url("/bytes/20")), record(r));
+  BOOST_TEST(service().statistics().multi_handles >= 4u);
+  run_bounded(ctx);
+  for (auto& r : results) BOOST_TEST(r.resp.body == "0123456789abcdef0123");
+}
+
+BOOST_AUTO_TEST_CASE(one_multi_handle_when_asked) {
+  service().set_transfers_per_multi(0);
+  std::vector<fetch_result> results(150);
+  for (auto& r : results) async_fetch(ctx, request(url("/bytes/20")), record(r));
+  run_bounded(ctx);
+  for (auto& r : results) BOOST_TEST(r.resp.body.size() == 20u);
+  BOOST_TEST(service().statistics().multi_handles == 1u);
+  BOOST_TEST(service().statistics().sockets_opened >= 100u);  // all on one handle's cache
+}
+
 BOOST_AUTO_TEST_CASE(keep_alive_reuses_one_connection) {
   for (int i = 0; i < 20; ++i) BOOST_TEST(fetch(ctx, request(url("/bytes/50"))).resp.body.size() == 50u);
   BOOST_TEST(origin.connections_accepted() == 1u);
