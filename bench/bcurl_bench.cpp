@@ -1,4 +1,5 @@
 // bcurl-bench URL TOTAL CONCURRENCY [--style callback|coroutine] [--threads N] [--ca FILE]
+//             [--http 1.1|2|h2c]
 //
 // Keeps CONCURRENCY fetches in flight with async_fetch (a fresh request per fetch, bodies
 // read into the response as a user would) until TOTAL responses arrived, then prints
@@ -40,6 +41,7 @@ struct config {
   bool coroutine = false;
   unsigned threads = 1;
   std::string ca_file;
+  boost_curl::http_version version = boost_curl::http_version::default_version;
 };
 
 struct counters {
@@ -52,6 +54,7 @@ struct counters {
 boost_curl::request make_request(const config& cfg) {
   boost_curl::request req(cfg.url);
   req.ca_file = cfg.ca_file;
+  req.version = cfg.version;
   return req;
 }
 
@@ -113,7 +116,9 @@ int main(int argc, char** argv) {
 
 int run(int argc, char** argv) {
   if (argc < 4) {
-    std::fprintf(stderr, "usage: %s URL TOTAL CONCURRENCY [--style callback|coroutine] [--threads N] [--ca FILE]\n",
+    std::fprintf(stderr,
+                 "usage: %s URL TOTAL CONCURRENCY [--style callback|coroutine] [--threads N] [--ca FILE] "
+                 "[--http 1.1|2|h2c]\n",
                  argv[0]);
     return 2;
   }
@@ -129,6 +134,10 @@ int run(int argc, char** argv) {
       cfg.threads = std::max(1, std::atoi(argv[i + 1]));
     else if (!std::strcmp(argv[i], "--ca"))
       cfg.ca_file = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--http"))  // 1.1, 2 (ALPN / upgrade) or h2c (prior knowledge)
+      cfg.version = !std::strcmp(argv[i + 1], "1.1") ? boost_curl::http_version::http1_1
+                    : !std::strcmp(argv[i + 1], "2") ? boost_curl::http_version::http2
+                    : boost_curl::http_version::http2_prior_knowledge;
   }
   raise_descriptor_limit();
 

@@ -46,6 +46,11 @@ std::chrono::microseconds time_info(CURL* easy, CURLINFO what) noexcept {
   return std::chrono::microseconds(us);
 }
 
+bool h2c_reuse_works() noexcept {
+  static const bool works = curl_version_info(CURLVERSION_NOW)->version_num >= 0x080000;
+  return works;
+}
+
 std::string_view trim(std::string_view s) noexcept {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
@@ -208,7 +213,18 @@ error_code transfer::apply(request& req) {
   if (was.verify_peer != req.verify_peer) set(CURLOPT_SSL_VERIFYPEER, (was.verify_peer = req.verify_peer) ? 1L : 0L);
   if (was.verify_host != req.verify_host) set(CURLOPT_SSL_VERIFYHOST, (was.verify_host = req.verify_host) ? 2L : 0L);
   set_string(CURLOPT_CAINFO, was.ca_file, req.ca_file, default_ca_file_.empty() ? nullptr : default_ca_file_.c_str());
-  if (const long v = curl_http_version(req.version); was.http_version != v) set(CURLOPT_HTTP_VERSION, was.http_version = v);
+  if (const long v = curl_http_version(req.version); was.http_version != v) {
+    set(CURLOPT_HTTP_VERSION, was.http_version = v);
+    // libcurl before 8.0 fails any request on a reused or shared h2c prior-knowledge
+    // connection ("Error in the HTTP2 framing layer", curl#10634, fixed by curl#10643): give
+    // each such request a connection of its own, used once.
+    const bool forbid = v == CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE && !h2c_reuse_works();
+    if (forbid != was.forbid_reuse) {
+      set(CURLOPT_FORBID_REUSE, forbid ? 1L : 0L);
+      set(CURLOPT_FRESH_CONNECT, forbid ? 1L : 0L);
+      was.forbid_reuse = forbid;
+    }
+  }
   if (was.decompress != req.decompress) {
     set(CURLOPT_ACCEPT_ENCODING, req.decompress ? "" : static_cast<const char*>(nullptr));
     was.decompress = req.decompress;
