@@ -1,0 +1,119 @@
+// Against a real server (nginx, started by with_nginx.sh): HTTP/2 over TLS with ALPN,
+// certificate verification, cleartext HTTP/2 with prior knowledge.
+
+#define BOOST_TEST_MODULE boost_curl_external
+#include "test_support.hpp"
+
+#include <cstdlib>
+
+using namespace boost_curl;
+using namespace boost_curl::test;
+namespace http = boost_curl::http;
+
+namespace {
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  BOOST_TEST_REQUIRE(v != nullptr, name << " is not set: run this through test/external/with_nginx.sh");
+  return v;
+}
+
+struct nginx_fixture {
+  asio::io_context ctx;
+  std::string https(std::string_view path) { return "https://localhost:" + env("BOOST_CURL_NGINX_HTTPS_PORT") + std::string(path); }
+  std::string h2c(std::string_view path) { return "http://127.0.0.1:" + env("BOOST_CURL_NGINX_H2C_PORT") + std::string(path); }
+  request trusted(std::string url) {
+    request req(std::move(url));
+    req.ca_file = env("BOOST_CURL_NGINX_CA");
+    return req;
+  }
+  curl_service& service() { return asio::use_service<curl_service>(ctx); }
+};
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(tls, nginx_fixture)
+
+BOOST_AUTO_TEST_CASE(self_signed_certificate_is_refused_by_default) {
+  fetch_result r = fetch(ctx, request(https("/100b")));
+  BOOST_TEST((r.ec == condition::tls_failed));
+  BOOST_TEST(!r.resp.error_message.empty());
+  BOOST_TEST(r.resp.body.empty());
+}
+
+BOOST_AUTO_TEST_CASE(trusted_with_ca_file_and_http2_by_alpn) {
+  fetch_result r = fetch(ctx, trusted(https("/100b")));
+  BOOST_TEST(!r.ec);
+  BOOST_TEST(r.resp.status_code() == 200u);
+  BOOST_TEST(r.resp.version == 20u);
+  BOOST_TEST(r.resp.body == std::string(100, 'a'));
+  BOOST_TEST(r.resp.time.tls_handshake.count() > 0);
+}
+
+BOOST_AUTO_TEST_CASE(host_name_must_match_the_certificate) {
+  // The certificate names only "localhost".
+  const std::string by_ip = "https://127.0.0.1:" + env("BOOST_CURL_NGINX_HTTPS_PORT") + "/100b";
+  BOOST_TEST((fetch(ctx, trusted(by_ip)).ec == condition::tls_failed));
+  request lax = trusted(by_ip);
+  lax.verify_host = false;
+  BOOST_TEST(!fetch(ctx, std::move(lax)).ec);
+}
+
+BOOST_AUTO_TEST_CASE(verification_off_only_when_asked) {
+  request req(https("/100b"));
+  req.verify_peer = false;
+  BOOST_TEST(!fetch(ctx, std::move(req)).ec);
+  BOOST_TEST((fetch(ctx, request(https("/100b"))).ec == condition::tls_failed));  // back on by default
+}
+
+BOOST_AUTO_TEST_CASE(http1_1_when_asked) {
+  request req = trusted(https("/100b"));
+  req.version = http_version::http1_1;
+  BOOST_TEST(fetch(ctx, std::move(req)).resp.version == 11u);
+}
+
+BOOST_AUTO_TEST_CASE(many_concurrent_streams_over_tls) {
+  std::vector<fetch_result> results(100);
+  for (auto& r : results) async_fetch(ctx, trusted(https(&r == &results[0] ? "/1m" : "/100b")), record(r));
+  run_bounded(ctx);
+  BOOST_TEST(results[0].resp.body.size() == 1048576u);
+  for (auto& r : results) {
+    BOOST_TEST(!r.ec);
+    BOOST_TEST(r.resp.version == 20u);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(post_over_http2) {
+  request req = trusted(https("/echo"));
+  req.method = http::verb::post;
+  req.body = "data";
+  fetch_result r = fetch(ctx, std::move(req));
+  BOOST_TEST(!r.ec);
+  BOOST_TEST(r.resp.body == "ok");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_FIXTURE_TEST_SUITE(h2c, nginx_fixture)
+
+// libcurl 7.88 breaks reused h2c prior-knowledge connections (curl#10634); boost_curl works
+// around it, so sequential and concurrent requests all succeed.
+BOOST_AUTO_TEST_CASE(prior_knowledge_sequential_and_concurrent) {
+  for (int i = 0; i < 10; ++i) {
+    request req(h2c("/100b"));
+    req.version = http_version::http2_prior_knowledge;
+    fetch_result r = fetch(ctx, std::move(req));
+    BOOST_TEST_CONTEXT("sequential " << i) {
+      BOOST_TEST(!r.ec);
+      BOOST_TEST(r.resp.version == 20u);
+    }
+  }
+  std::vector<fetch_result> results(50);
+  for (auto& r : results) {
+    request req(h2c("/100b"));
+    req.version = http_version::http2_prior_knowledge;
+    async_fetch(ctx, std::move(req), record(r));
+  }
+  run_bounded(ctx);
+  for (auto& r : results) BOOST_TEST(!r.ec);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
