@@ -46,6 +46,21 @@ BOOST_AUTO_TEST_CASE(p2_timeout_minus_one_disarms) {
   BOOST_TEST((std::chrono::steady_clock::now() - t0 < 5s));
 }
 
+// The same, when libcurl's last deadline was a long one: the response comes after libcurl's
+// early timers (200 ms connect phase) expired, so the Asio timer was re-armed for the 60 s
+// total timeout; it must be disarmed once no transfer is left, or run() waits a minute.
+BOOST_AUTO_TEST_CASE(p2_long_deadline_disarmed_when_idle) {
+  request req(url("/delay/500"));
+  req.timeout = 60s;
+  fetch_result r;
+  async_fetch(ctx, std::move(req), record(r));
+  const auto t0 = std::chrono::steady_clock::now();
+  run_bounded(ctx);
+  BOOST_TEST(!r.ec);
+  BOOST_TEST(r.resp.body == "delayed");
+  BOOST_TEST((std::chrono::steady_clock::now() - t0 < 5s));
+}
+
 // §6.3: Asio waits are one-shot; a body needing many reads stalls unless re-armed.
 BOOST_AUTO_TEST_CASE(p3_waits_rearmed_for_many_reads) {
   fetch_result big = fetch(ctx, request(url("/bytes/20000000")));
