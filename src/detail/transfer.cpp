@@ -218,6 +218,11 @@ error_code transfer::apply(request& req) {
     // libcurl before 8.0 fails any request on a reused or shared h2c prior-knowledge
     // connection ("Error in the HTTP2 framing layer", curl#10634, fixed by curl#10643): give
     // each such request a connection of its own, used once.
+    // Asked for HTTP/2: wait for a connection being set up to say whether it multiplexes,
+    // rather than opening one connection per concurrent request.
+    const bool pipewait = v == CURL_HTTP_VERSION_2_0 || v == CURL_HTTP_VERSION_2TLS ||
+                          v == CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE;
+    if (pipewait != was.pipewait) set(CURLOPT_PIPEWAIT, (was.pipewait = pipewait) ? 1L : 0L);
     const bool forbid = v == CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE && !h2c_reuse_works();
     if (forbid != was.forbid_reuse) {
       set(CURLOPT_FORBID_REUSE, forbid ? 1L : 0L);

@@ -83,6 +83,7 @@ class transfer {
     bool verify_host = true;
     long http_version = 0;  // CURL_HTTP_VERSION_NONE
     bool forbid_reuse = false;
+    bool pipewait = false;
     bool decompress = false;
     std::string ca_file, proxy, unix_socket_path;
     std::string protocols = "\x01";  // no request has this: the first one always sets them

@@ -81,6 +81,20 @@ BOOST_AUTO_TEST_CASE(many_concurrent_streams_over_tls) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(http2_requests_share_connections) {
+  // Asked for HTTP/2, concurrent requests wait for the first connection and multiplex on it
+  // (one connection per multi handle: 64 transfers each by default).
+  std::vector<fetch_result> results(100);
+  for (auto& r : results) {
+    request req = trusted(https("/100b"));
+    req.version = http_version::http2;
+    async_fetch(ctx, std::move(req), record(r));
+  }
+  run_bounded(ctx);
+  for (auto& r : results) BOOST_TEST(!r.ec);
+  BOOST_TEST(service().statistics().sockets_opened <= service().statistics().multi_handles * 2);
+}
+
 BOOST_AUTO_TEST_CASE(post_over_http2) {
   request req = trusted(https("/echo"));
   req.method = http::verb::post;
