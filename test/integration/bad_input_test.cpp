@@ -135,3 +135,39 @@ BOOST_AUTO_TEST_CASE(engine_stays_usable_after_errors) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// A bad TLS certificate: the in-process origin over HTTPS with a certificate made at start.
+BOOST_AUTO_TEST_SUITE(bad_certificate)
+
+BOOST_AUTO_TEST_CASE(untrusted_certificate_is_refused) {
+  tools::loopback_origin::options o;
+  o.tls = true;
+  tools::loopback_origin origin(o);
+  asio::io_context ctx;
+  fetch_result r = fetch(ctx, request(origin.url("/bytes/10")));
+  BOOST_TEST((r.ec == condition::tls_failed));
+  BOOST_TEST(!r.resp.error_message.empty());
+  BOOST_TEST(r.resp.body.empty());
+  BOOST_TEST(origin.requests_served() == 0u);  // nothing was sent to an unverified peer
+
+  request trusted(origin.url("/bytes/10"));
+  trusted.ca_file = origin.ca_file();
+  fetch_result ok = fetch(ctx, std::move(trusted));
+  BOOST_TEST(!ok.ec);
+  BOOST_TEST(ok.resp.body == "0123456789");
+}
+
+BOOST_AUTO_TEST_CASE(certificate_for_another_name_is_refused) {
+  tools::loopback_origin::options o;
+  o.tls = true;
+  o.tls_wrong_name = true;
+  tools::loopback_origin origin(o);
+  asio::io_context ctx;
+  request req(origin.url("/bytes/10"));
+  req.ca_file = origin.ca_file();
+  BOOST_TEST((fetch(ctx, req).ec == condition::tls_failed));
+  req.verify_host = false;
+  BOOST_TEST(fetch(ctx, req).resp.body == "0123456789");
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -2,23 +2,41 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <stdlib.h> // mkstemps
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <limits>
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <type_traits>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -31,6 +49,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+using tls_stream = beast::ssl_stream<tcp::socket>;
 using boost::system::error_code;
 
 constexpr std::size_t piece_size = 64 * 1024;            // largest single body write
@@ -131,11 +150,129 @@ struct body_plan {
   after_body after = after_body::next_request;
 };
 
+// Owning pointers for OpenSSL objects.
+template <auto free_fn>
+struct openssl_deleter {
+  template <class T>
+  void operator()(T* p) const noexcept {
+    free_fn(p);
+  }
+};
+using bio_ptr = std::unique_ptr<BIO, openssl_deleter<BIO_free>>;
+using extension_ptr = std::unique_ptr<X509_EXTENSION, openssl_deleter<X509_EXTENSION_free>>;
+using key_ptr = std::unique_ptr<EVP_PKEY, openssl_deleter<EVP_PKEY_free>>;
+using x509_ptr = std::unique_ptr<X509, openssl_deleter<X509_free>>;
+
+// Throws the oldest queued OpenSSL error unless `ok`.
+void check(bool ok, const char* what) {
+  if (!ok)
+    throw boost::system::system_error(
+        error_code(static_cast<int>(ERR_get_error()), asio::error::get_ssl_category()), what);
+}
+
+// A self-signed CA certificate for `key` naming localhost and the loopback addresses (or
+// only wrong.example), valid from an hour ago (tolerating clock skew) for one day.
+x509_ptr make_certificate(EVP_PKEY* key, bool wrong_name) {
+  x509_ptr cert{X509_new()};
+  check(cert != nullptr, "X509_new");
+  std::uint64_t serial = 0;
+  check(RAND_bytes(reinterpret_cast<unsigned char*>(&serial), sizeof serial) == 1,
+        "RAND_bytes");
+  serial = (serial >> 1) | 1; // RFC 5280: positive, at most 20 octets
+  auto* cn = reinterpret_cast<const unsigned char*>(wrong_name ? "wrong.example" : "localhost");
+  auto* name = X509_get_subject_name(cert.get());
+  check(X509_set_version(cert.get(), X509_VERSION_3) == 1 &&
+            ASN1_INTEGER_set_uint64(X509_get_serialNumber(cert.get()), serial) == 1 &&
+            X509_gmtime_adj(X509_getm_notBefore(cert.get()), -60 * 60) != nullptr &&
+            X509_gmtime_adj(X509_getm_notAfter(cert.get()), 23 * 60 * 60) != nullptr &&
+            X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, cn, -1, -1, 0) == 1 &&
+            X509_set_issuer_name(cert.get(), name) == 1 && X509_set_pubkey(cert.get(), key) == 1,
+        "filling in the certificate");
+
+  X509V3_CTX ctx;
+  X509V3_set_ctx(&ctx, cert.get(), cert.get(), nullptr, nullptr, 0);
+  // CA:TRUE lets the certificate be its own trust anchor (CURLOPT_CAINFO). The subject key
+  // identifier comes before the authority key identifier, which copies it.
+  const std::pair<int, const char*> extensions[] = {
+      {NID_basic_constraints, "critical,CA:TRUE"},
+      {NID_subject_key_identifier, "hash"},
+      {NID_authority_key_identifier, "keyid:always"},
+      {NID_subject_alt_name,
+       wrong_name ? "DNS:wrong.example" : "DNS:localhost,IP:127.0.0.1,IP:::1"},
+  };
+  for (auto [nid, value] : extensions) {
+    extension_ptr extension{X509V3_EXT_conf_nid(nullptr, &ctx, nid, value)};
+    check(extension && X509_add_ext(cert.get(), extension.get(), -1) == 1, "X509_add_ext");
+  }
+  check(X509_sign(cert.get(), key, EVP_sha256()) > 0, "X509_sign");
+  return cert;
+}
+
+std::string to_pem(X509* cert) {
+  bio_ptr bio{BIO_new(BIO_s_mem())};
+  check(bio && PEM_write_bio_X509(bio.get(), cert) == 1, "PEM_write_bio_X509");
+  char* data = nullptr;
+  auto size = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<std::size_t>(size));
+}
+
+// Writes `content` to a new private file in the temp directory and returns its path.
+std::string write_temp_file(std::string_view content) {
+  auto path = (std::filesystem::temp_directory_path() / "boost_curl_origin_XXXXXX.pem").string();
+  int fd = ::mkstemps(path.data(), 4);
+  if (fd < 0)
+    throw boost::system::system_error(error_code(errno, boost::system::system_category()),
+                                      "creating " + path);
+  auto n = ::write(fd, content.data(), content.size());
+  // A short write to a regular file only happens when the disk or the quota is full.
+  int err = n < 0 ? errno : static_cast<std::size_t>(n) < content.size() ? ENOSPC : 0;
+  if (::close(fd) != 0 && err == 0)
+    err = errno;
+  if (err != 0) {
+    ::unlink(path.c_str());
+    throw boost::system::system_error(error_code(err, boost::system::system_category()),
+                                      "writing " + path);
+  }
+  return path;
+}
+
+// The server's TLS context with a fresh key and certificate, and that certificate as a PEM
+// file for clients to trust, removed again on destruction.
+class tls_identity {
+public:
+  explicit tls_identity(bool wrong_name) {
+    key_ptr key{EVP_EC_gen("P-256")};
+    check(key != nullptr, "EVP_EC_gen");
+    auto cert = make_certificate(key.get(), wrong_name);
+    auto* native = context.native_handle();
+    check(SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION) == 1 &&
+              SSL_CTX_use_certificate(native, cert.get()) == 1 &&
+              SSL_CTX_use_PrivateKey(native, key.get()) == 1,
+          "configuring the TLS context");
+    // Last: the destructor only runs if construction completes, so nothing may throw after.
+    ca_file = write_temp_file(to_pem(cert.get()));
+  }
+  ~tls_identity() { ::unlink(ca_file.c_str()); }
+
+  tls_identity(const tls_identity&) = delete;
+  tls_identity& operator=(const tls_identity&) = delete;
+
+  asio::ssl::context context{asio::ssl::context::tls_server};
+  std::string ca_file;
+};
+
 } // namespace
 
 namespace detail {
 
-class origin_session;
+// What stop() needs from a session, whatever its stream type.
+class session_base {
+public:
+  virtual void close() = 0;
+
+protected:
+  ~session_base() = default;
+};
 
 // Owns the io_context, the acceptor, the worker threads and the registry of live sessions.
 class origin_server {
@@ -143,14 +280,15 @@ public:
   explicit origin_server(const loopback_origin::options& opts);
 
   void stop();
-  void attach(origin_session& s);
-  void detach(origin_session& s) noexcept;
+  void attach(session_base& s);
+  void detach(session_base& s) noexcept;
 
   const asio::ip::address address;
   unsigned short port = 0;
   std::atomic<std::size_t> accepted{0};
   std::atomic<std::size_t> served{0};
   std::atomic<std::size_t> open{0};
+  std::optional<tls_identity> tls; // set when serving HTTPS; outlives the sessions using it
 
 private:
   void accept();
@@ -161,15 +299,22 @@ private:
   std::vector<std::thread> threads_;
   std::mutex stop_mutex_;
   std::mutex sessions_mutex_;
-  std::unordered_set<origin_session*> sessions_;
+  std::unordered_set<session_base*> sessions_;
 };
 
-// One accepted connection. Every pending operation holds a shared_ptr to it, so it lives
-// exactly as long as it has work; all its handlers run on the socket's strand.
-class origin_session : public std::enable_shared_from_this<origin_session> {
+// One accepted connection; Stream is tcp::socket or tls_stream. Every pending operation holds
+// a shared_ptr to it, so it lives exactly as long as it has work; all its handlers run on the
+// socket's strand.
+template <class Stream>
+class origin_session final : public session_base,
+                             public std::enable_shared_from_this<origin_session<Stream>> {
+  static constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
+
 public:
-  origin_session(tcp::socket socket, origin_server& server)
-      : socket_(std::move(socket)), timer_(socket_.get_executor()), server_(server) {
+  template <class... StreamArgs>
+  explicit origin_session(origin_server& server, StreamArgs&&... stream_args)
+      : stream_(std::forward<StreamArgs>(stream_args)...), timer_(stream_.get_executor()),
+        server_(server) {
     server_.attach(*this);
   }
   ~origin_session() { server_.detach(*this); }
@@ -180,14 +325,22 @@ public:
   void start() {
     error_code ec;
     // Header and body go out in separate writes; Nagle would stall the second one.
-    socket_.set_option(tcp::no_delay(true), ec);
-    read_request();
+    beast::get_lowest_layer(stream_).set_option(tcp::no_delay(true), ec);
+    if constexpr (is_tls)
+      stream_.async_handshake(asio::ssl::stream_base::server,
+                              [self = this->shared_from_this()](error_code ec) {
+                                if (!ec)
+                                  self->read_request();
+                              });
+    else
+      read_request();
   }
 
-  void close() {
+  void close() override {
+    auto& socket = beast::get_lowest_layer(stream_);
     error_code ec;
-    socket_.shutdown(tcp::socket::shutdown_both, ec);
-    socket_.close(ec);
+    socket.shutdown(tcp::socket::shutdown_both, ec);
+    socket.close(ec);
     timer_.cancel();
   }
 
@@ -196,8 +349,8 @@ private:
     parser_.emplace();
     parser_->header_limit(64 * 1024);
     parser_->body_limit(boost::none); // bodies are streamed through scratch_, never stored whole
-    http::async_read_header(socket_, buffer_, *parser_,
-                            [self = shared_from_this()](error_code ec, std::size_t) {
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = this->shared_from_this()](error_code ec, std::size_t) {
                               if (!ec)
                                 self->on_header();
                             });
@@ -212,8 +365,8 @@ private:
     body_.clear();
     body_overflow_ = false;
     if (!parser_->is_done() && beast::iequals(req[http::field::expect], "100-continue"))
-      return asio::async_write(socket_, asio::buffer(continue_line),
-                               [self = shared_from_this()](error_code ec, std::size_t) {
+      return asio::async_write(stream_, asio::buffer(continue_line),
+                               [self = this->shared_from_this()](error_code ec, std::size_t) {
                                  if (!ec)
                                    self->read_body();
                                });
@@ -226,8 +379,8 @@ private:
     auto& body = parser_->get().body();
     body.data = scratch_.data();
     body.size = scratch_.size();
-    http::async_read(socket_, buffer_, *parser_,
-                     [self = shared_from_this()](error_code ec, std::size_t) {
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = this->shared_from_this()](error_code ec, std::size_t) {
                        // need_buffer only means scratch_ is full.
                        if (!ec || ec == http::error::need_buffer)
                          self->on_body();
@@ -269,7 +422,7 @@ private:
     if (path == "/hang")
       return hold_open();
     if (path == "/close-immediately")
-      return close();
+      return hang_up();
     if (path == "/close-mid-body") {
       body_plan plan;
       plan.total = 1000;
@@ -334,7 +487,7 @@ private:
       if (!ms)
         return bad_request();
       timer_.expires_after(std::chrono::milliseconds(*ms));
-      return timer_.async_wait([self = shared_from_this()](error_code ec) {
+      return timer_.async_wait([self = this->shared_from_this()](error_code ec) {
         if (!ec)
           self->send(text(200, "delayed"));
       });
@@ -393,10 +546,11 @@ private:
       return write_header(std::move(res.base()), body_plan{});
     plan_ = body_plan{};
     res_ = std::move(res);
-    http::async_write(socket_, res_, [self = shared_from_this()](error_code ec, std::size_t) {
-      if (!ec)
-        self->finish();
-    });
+    http::async_write(stream_, res_,
+                      [self = this->shared_from_this()](error_code ec, std::size_t) {
+                        if (!ec)
+                          self->finish();
+                      });
   }
 
   // Sends pattern bytes per `plan`; `claimed_length` is the Content-Length to announce when
@@ -418,19 +572,19 @@ private:
     header_sr_.reset(); // it refers to the previous header_
     header_.emplace(std::move(header));
     header_sr_.emplace(*header_);
-    http::async_write_header(socket_, *header_sr_,
-                             [self = shared_from_this()](error_code ec, std::size_t) {
+    http::async_write_header(stream_, *header_sr_,
+                             [self = this->shared_from_this()](error_code ec, std::size_t) {
                                if (!ec)
                                  self->write_body();
                              });
   }
 
   void write_body() {
-    auto self = shared_from_this();
+    auto self = this->shared_from_this();
     if (head_ || sent_ == plan_.total) {
       if (head_ || !plan_.chunked)
         return finish();
-      return asio::async_write(socket_, http::make_chunk_last(),
+      return asio::async_write(stream_, http::make_chunk_last(),
                                [self](error_code ec, std::size_t) {
                                  if (!ec)
                                    self->finish();
@@ -443,9 +597,9 @@ private:
         self->on_piece_written(size);
     };
     if (plan_.chunked)
-      asio::async_write(socket_, http::make_chunk(piece), std::move(on_written));
+      asio::async_write(stream_, http::make_chunk(piece), std::move(on_written));
     else
-      asio::async_write(socket_, piece, std::move(on_written));
+      asio::async_write(stream_, piece, std::move(on_written));
   }
 
   void on_piece_written(std::size_t size) {
@@ -453,7 +607,7 @@ private:
     if (plan_.gap.count() == 0 || sent_ == plan_.total)
       return write_body();
     timer_.expires_after(plan_.gap);
-    timer_.async_wait([self = shared_from_this()](error_code ec) {
+    timer_.async_wait([self = this->shared_from_this()](error_code ec) {
       if (!ec)
         self->write_body();
     });
@@ -466,25 +620,37 @@ private:
         return read_request();
       break;
     case after_body::close:
-      return close();
+      break;
     case after_body::idle:
       return hold_open();
     }
-    // "Connection: close": send FIN now; the socket closes when the session is released.
-    error_code ec;
-    socket_.shutdown(tcp::socket::shutdown_send, ec);
+    hang_up(); // after_body::close, or "Connection: close"
+  }
+
+  // Ends the stream cleanly; the socket closes when the session is released. Over TLS that
+  // takes a close_notify first: a bare TCP close is a truncation, which strict clients (e.g.
+  // OpenSSL 3 without SSL_OP_IGNORE_UNEXPECTED_EOF) report as an error.
+  void hang_up() {
+    if constexpr (is_tls) {
+      // Completes once the client closes too (or on stop()); the handler only keeps the
+      // session alive until then.
+      stream_.async_shutdown([self = this->shared_from_this()](error_code) {});
+    } else {
+      error_code ec;
+      stream_.shutdown(tcp::socket::shutdown_send, ec);
+    }
   }
 
   // Keeps the connection open without answering until the peer closes it (or stop()).
   void hold_open() {
-    socket_.async_read_some(asio::buffer(scratch_),
-                            [self = shared_from_this()](error_code ec, std::size_t) {
+    stream_.async_read_some(asio::buffer(scratch_),
+                            [self = this->shared_from_this()](error_code ec, std::size_t) {
                               if (!ec)
                                 self->hold_open();
                             });
   }
 
-  tcp::socket socket_;
+  Stream stream_;
   asio::steady_timer timer_;
   origin_server& server_;
   beast::flat_buffer buffer_;
@@ -505,6 +671,8 @@ private:
 origin_server::origin_server(const loopback_origin::options& opts)
     : address(asio::ip::make_address(opts.address)),
       ioc_(std::make_unique<asio::io_context>(static_cast<int>(std::max(1u, opts.threads)))) {
+  if (opts.tls)
+    tls.emplace(opts.tls_wrong_name);
   tcp::endpoint endpoint{address, opts.port};
   acceptor_.emplace(*ioc_);
   acceptor_->open(endpoint.protocol());
@@ -527,7 +695,11 @@ void origin_server::accept() {
   acceptor_->async_accept(asio::make_strand(*ioc_), [this](error_code ec, tcp::socket socket) {
     if (!ec) {
       ++accepted;
-      std::make_shared<origin_session>(std::move(socket), *this)->start();
+      if (tls)
+        std::make_shared<origin_session<tls_stream>>(*this, std::move(socket), tls->context)
+            ->start();
+      else
+        std::make_shared<origin_session<tcp::socket>>(*this, std::move(socket))->start();
     }
     accept();
   });
@@ -553,13 +725,13 @@ void origin_server::stop() {
   ioc_.reset();
 }
 
-void origin_server::attach(origin_session& s) {
+void origin_server::attach(session_base& s) {
   std::lock_guard<std::mutex> lock{sessions_mutex_};
   sessions_.insert(&s);
   ++open;
 }
 
-void origin_server::detach(origin_session& s) noexcept {
+void origin_server::detach(session_base& s) noexcept {
   std::lock_guard<std::mutex> lock{sessions_mutex_};
   sessions_.erase(&s);
   --open;
@@ -585,11 +757,17 @@ std::string loopback_origin::base_url() const {
   auto host = address.to_string();
   if (address.is_v6())
     host = "[" + host + "]";
-  return "http://" + host + ":" + std::to_string(impl_->port);
+  return (impl_->tls ? "https://" : "http://") + host + ":" + std::to_string(impl_->port);
 }
 
 std::string loopback_origin::url(std::string_view path) const {
   return base_url().append(path);
+}
+
+bool loopback_origin::tls() const noexcept { return impl_->tls.has_value(); }
+
+std::string loopback_origin::ca_file() const {
+  return impl_->tls ? impl_->tls->ca_file : std::string{};
 }
 
 std::size_t loopback_origin::connections_accepted() const noexcept { return impl_->accepted; }

@@ -27,6 +27,11 @@
 // HEAD gets the same headers without a body. Request bodies are read (and discarded except
 // for /echo) before answering; "Expect: 100-continue" is honoured. Persistent connections and
 // "Connection: close" both work.
+//
+// With options::tls the same routes are served over HTTPS (TLS 1.2+, HTTP/1.1, no ALPN). The
+// certificate is made fresh at start: a self-signed EC P-256 CA certificate for CN=localhost
+// with subjectAltName DNS:localhost, IP:127.0.0.1, IP:::1 (or only "wrong.example" with
+// tls_wrong_name), valid from an hour ago for one day. Clients trust it through ca_file().
 
 #include <cstddef>
 #include <memory>
@@ -45,9 +50,12 @@ public:
     std::string address = "127.0.0.1"; // IPv4 or IPv6 literal, e.g. "::1"
     unsigned short port = 0;           // 0 picks a free port
     unsigned threads = 1;              // threads running the server's own io_context (0 means 1)
+    bool tls = false;                  // serve HTTPS
+    bool tls_wrong_name = false;       // with tls: certificate names "wrong.example" only
   };
 
-  // Listens before returning; throws boost::system::system_error if it cannot.
+  // Listens before returning; throws boost::system::system_error if it cannot (or, with tls,
+  // if making the certificate or writing ca_file() fails).
   loopback_origin();
   explicit loopback_origin(options opts);
   // Calls stop(); returns promptly even while clients hang on to connections.
@@ -58,7 +66,12 @@ public:
 
   unsigned short port() const noexcept;
   std::string base_url() const;                  // "http://127.0.0.1:PORT", "http://[::1]:PORT"
+                                                 // ("https://..." with tls)
   std::string url(std::string_view path) const;  // base_url() + path
+  bool tls() const noexcept;
+  // With tls: a PEM file holding the certificate (for CURLOPT_CAINFO), removed by the
+  // destructor. Empty without tls.
+  std::string ca_file() const;
 
   std::size_t connections_accepted() const noexcept; // TCP connections accepted so far
   std::size_t requests_served() const noexcept;      // requests whose headers were read
