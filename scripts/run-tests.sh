@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: installs what is needed, then
-#   1. Release build (g++, -Wall -Wextra): unit, integration, examples, bcurl checks
-#   2. AddressSanitizer + UBSan build (clang), same tests
-#   3. ThreadSanitizer build (clang), same tests
-#   4. consumer projects: installed package, add_subdirectory/FetchContent, pkg-config, Conan
+#   1. Release build with g++ (-Wall -Wextra): unit, integration, external (nginx), examples,
+#      bcurl and bench-contract tests
+#   2. the same with clang++
+#   3. AddressSanitizer + UBSan build (g++), same tests
+#   4. ThreadSanitizer build (g++), same tests
+#   5. consumer projects: installed package, add_subdirectory/FetchContent, pkg-config, Conan
+# (The sanitizer builds use g++: clang 14 cannot build C++20 coroutines under ASan, "Cannot
+# represent a difference across sections", and its TSan runtime crashed in Asio's strand code.)
 # and ends with one line "summary: N passed, M failed" (test programs counted by ctest, plus
 # the consumer proofs).
 #   bash scripts/run-tests.sh            (everything)
-#   STAGES="release asan" bash scripts/run-tests.sh   (a subset)
+#   STAGES="release asan" bash scripts/run-tests.sh   (a subset: release clang asan tsan consumers)
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bash "$root/scripts/install-deps.sh" || exit 1
-stages=${STAGES:-release asan tsan consumers}
+stages=${STAGES:-release clang asan tsan consumers}
 jobs=$(nproc)
 passed=0 failed=0
 start=$SECONDS
@@ -41,10 +45,12 @@ run_ctest_stage() {  # name, cmake args...
 for stage in $stages; do
   case $stage in
     release) run_ctest_stage release -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=g++ ;;
+    clang) run_ctest_stage clang -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=clang++ ;;
     asan) ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-            run_ctest_stage asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ -DBOOST_CURL_SANITIZER=address ;;
+            run_ctest_stage asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=g++ -DBOOST_CURL_SANITIZER=address ;;
     tsan) TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-            run_ctest_stage tsan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ -DBOOST_CURL_SANITIZER=thread ;;
+            run_ctest_stage tsan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=g++ -DBOOST_CURL_SANITIZER=thread \
+              -DCMAKE_CXX_FLAGS=-Wno-tsan ;;
     consumers)
       echo "=== consumers"
       t0=$SECONDS
