@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <utility>
+
 namespace boost_curl::detail {
 namespace asio = boost::asio;
 
@@ -86,8 +88,9 @@ service_statistics multi_driver::statistics() const {
 void multi_driver::start(const asio::any_io_executor& io_executor, const asio::any_io_executor& context_executor,
                          asio::any_completion_executor work, request&& req, fetch_handler&& handler) {
   error_code ec;
+  completions done;
   {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
     if (shut_down_) return;  // like Asio's own objects after shutdown: the handler is dropped
     if (!timer_) {
       executor_ = asio::prefer(context_executor, asio::execution::outstanding_work.untracked);
@@ -96,7 +99,10 @@ void multi_driver::start(const asio::any_io_executor& io_executor, const asio::a
     std::unique_ptr<transfer> t = acquire();
     ec = t->prepare(std::move(req));
     if (!ec) {
+      starting_ = true;  // the "timeout 0" libcurl asks for now is served below, not posted
       const CURLMcode mc = curl_multi_add_handle(multi_.get(), t->easy());
+      starting_ = false;
+      const bool kick = std::exchange(kick_, false);
       if (mc == CURLM_OK) {
         t->active = true;
         t->active_index = active_.size();
@@ -111,6 +117,13 @@ void multi_driver::start(const asio::any_io_executor& io_executor, const asio::a
         active_.push_back(std::move(t));
         load_.store(active_.size(), std::memory_order_relaxed);
         ++stats_.transfers_started;
+        // Let libcurl start the transfer (connect, or send on a reused connection) now
+        // rather than on a posted turn: saves a handler and a reactor poll per request.
+        if (kick) socket_action(CURL_SOCKET_TIMEOUT, 0, done);
+        lock.unlock();
+        // Transfers this finished (ours included, if it failed at once) complete by post:
+        // never inside the initiating function.
+        deliver(done, delivery::post);
         return;
       }
       ec = make_curl_multi_error(mc);
@@ -157,20 +170,15 @@ void multi_driver::finish(transfer* t, CURLcode result, const error_code* overri
   active_.pop_back();
   load_.store(active_.size(), std::memory_order_relaxed);
   release(std::move(owned));
-
-  if (active_.empty() && !sweep_posted_) {
-    sweep_posted_ = true;
-    asio::post(executor_, [this] { on_idle(); });
-  }
 }
 
 // Pending waits are outstanding work for the context: left on idle keep-alive connections
 // and on a timer libcurl no longer needs, they would keep run() from returning. They are kept
-// while transfers run (re-arming costs a syscall per request) and dropped once none is left;
-// posted, so that a handler starting the next fetch right away keeps them.
-void multi_driver::on_idle() {
+// while transfers run (re-arming costs a syscall per request) and dropped once none is left.
+// Checked after completions were delivered, so that a handler starting the next fetch right
+// away (a sequential loop) keeps them.
+void multi_driver::sweep_if_idle() {
   std::lock_guard lock(mutex_);
-  sweep_posted_ = false;
   if (shut_down_ || !active_.empty()) return;
   if (timer_armed_ && !deadline_wanted_) {
     timer_->cancel();
@@ -196,6 +204,7 @@ void multi_driver::collect_finished(completions& done) {
 }
 
 void multi_driver::deliver(completions& done, delivery how) {
+  if (done.empty()) return;
   for (std::unique_ptr<completion>& c : done) {
     // `work` is the handler's associated executor (the I/O executor when it has none), with
     // work tracked; the function below owns it until the handler has run. A plain function
@@ -211,6 +220,7 @@ void multi_driver::deliver(completions& done, delivery how) {
       asio::dispatch(ex, std::move(invoke));
     }
   }
+  sweep_if_idle();
 }
 
 std::unique_ptr<transfer> multi_driver::acquire() {
@@ -370,7 +380,9 @@ int multi_driver::on_timer(CURLM*, long timeout_ms, void* self) noexcept {
     if (timeout_ms == 0) {
       // "As soon as possible", but never by calling libcurl from inside its own callback.
       d->deadline_wanted_ = false;
-      if (!d->soon_posted_) {
+      if (d->starting_) {
+        d->kick_ = true;  // start() calls libcurl right after curl_multi_add_handle returns
+      } else if (!d->soon_posted_) {
         d->soon_posted_ = true;
         asio::post(d->executor_, [d] { d->on_soon(); });
       }

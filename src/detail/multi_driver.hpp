@@ -8,7 +8,9 @@
 //  CURLMOPT_SOCKETFUNCTION         async_wait(read/write) on the descriptor, re-armed after
 //                                  each event while libcurl still wants that direction
 //  CURLMOPT_TIMERFUNCTION          one steady_timer, re-armed only when the deadline moves
-//                                  earlier; timeout 0 is a post(), -1 disarms
+//                                  earlier; timeout 0 is a post() (or, right after
+//                                  curl_multi_add_handle, a call when start() returns
+//                                  from libcurl), -1 disarms
 //  CURLOPT_OPENSOCKETFUNCTION      the socket is created here and owned by a socket_entry
 //  CURLOPT_CLOSESOCKETFUNCTION     the entry closes it (through Asio, so pending waits end)
 //  other descriptors (resolver)    waited on without being owned; released on REMOVE
@@ -92,7 +94,7 @@ class multi_driver {
   void on_wait(const std::shared_ptr<socket_entry>& entry, int direction, const error_code& ec);
   void on_timer_expired(unsigned generation, const error_code& ec);
   void on_soon();
-  void on_idle();
+  void sweep_if_idle();
   void cancel(transfer* t, std::uint64_t generation, boost::asio::cancellation_type_t type);
   friend struct multi_driver_access;
 
@@ -108,7 +110,7 @@ class multi_driver {
   std::unique_ptr<transfer> acquire();
   void release(std::unique_ptr<transfer> t);
 
-  static void deliver(completions& done, delivery how);
+  void deliver(completions& done, delivery how);  // without mutex_ held
 
   mutable std::mutex mutex_;
   // The context's executor, untracked (the driver alone keeps no run() alive); learnt from
@@ -135,7 +137,8 @@ class multi_driver {
   bool timer_armed_ = false;
   unsigned timer_generation_ = 0;
   bool soon_posted_ = false;
-  bool sweep_posted_ = false;
+  bool starting_ = false;  // inside start()'s curl_multi_add_handle
+  bool kick_ = false;      // libcurl asked for timeout 0 then
 
   service_statistics stats_;
   std::atomic<std::size_t> load_{0};
