@@ -1,5 +1,5 @@
 // bcurl-bench URL TOTAL CONCURRENCY [--style callback|coroutine] [--threads N] [--ca FILE]
-//             [--http 1.1|2|h2c]
+//             [--http 1.1|2|h2c] [--per-multi N]
 //
 // Keeps CONCURRENCY fetches in flight with async_fetch (a fresh request per fetch, bodies
 // read into the response as a user would) until TOTAL responses arrived, then prints
@@ -42,6 +42,7 @@ struct config {
   unsigned threads = 1;
   std::string ca_file;
   boost_curl::http_version version = boost_curl::http_version::default_version;
+  long per_multi = -1;  // curl_service::set_transfers_per_multi; -1 = the default
 };
 
 struct counters {
@@ -118,7 +119,7 @@ int run(int argc, char** argv) {
   if (argc < 4) {
     std::fprintf(stderr,
                  "usage: %s URL TOTAL CONCURRENCY [--style callback|coroutine] [--threads N] [--ca FILE] "
-                 "[--http 1.1|2|h2c]\n",
+                 "[--http 1.1|2|h2c] [--per-multi N]\n",
                  argv[0]);
     return 2;
   }
@@ -134,6 +135,8 @@ int run(int argc, char** argv) {
       cfg.threads = std::max(1, std::atoi(argv[i + 1]));
     else if (!std::strcmp(argv[i], "--ca"))
       cfg.ca_file = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--per-multi"))  // transfers per multi handle, 0 = one handle
+      cfg.per_multi = std::atol(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--http"))  // 1.1, 2 (ALPN / upgrade) or h2c (prior knowledge)
       cfg.version = !std::strcmp(argv[i + 1], "1.1") ? boost_curl::http_version::http1_1
                     : !std::strcmp(argv[i + 1], "2") ? boost_curl::http_version::http2
@@ -144,7 +147,11 @@ int run(int argc, char** argv) {
   counters c;
   std::vector<std::unique_ptr<asio::io_context>> contexts;
   std::vector<std::unique_ptr<callback_loop>> loops;
-  for (unsigned t = 0; t < cfg.threads; ++t) contexts.push_back(std::make_unique<asio::io_context>(1));
+  for (unsigned t = 0; t < cfg.threads; ++t) {
+    contexts.push_back(std::make_unique<asio::io_context>(1));
+    if (cfg.per_multi >= 0)
+      asio::use_service<boost_curl::curl_service>(*contexts.back()).set_transfers_per_multi(std::size_t(cfg.per_multi));
+  }
   const auto t0 = std::chrono::steady_clock::now();
   for (long i = 0; i < cfg.concurrency; ++i) {
     asio::io_context& ioc = *contexts[static_cast<std::size_t>(i) % contexts.size()];

@@ -16,6 +16,8 @@
 namespace boost_curl::detail {
 namespace asio = boost::asio;
 
+thread_local multi_driver* multi_driver::delivering = nullptr;
+
 namespace {
 
 // Idle transfers kept for reuse beyond this are freed.
@@ -117,9 +119,17 @@ void multi_driver::start(const asio::any_io_executor& io_executor, const asio::a
         active_.push_back(std::move(t));
         load_.store(active_.size(), std::memory_order_relaxed);
         ++stats_.transfers_started;
-        // Let libcurl start the transfer (connect, or send on a reused connection) now
-        // rather than on a posted turn: saves a handler and a reactor poll per request.
-        if (kick) socket_action(CURL_SOCKET_TIMEOUT, 0, done);
+        // Let libcurl start the transfer (connect, or send on a reused connection) without a
+        // posted turn, which would cost a handler and a reactor poll per request. Fetches
+        // started by handlers this thread is delivering are started together once those
+        // handlers returned: libcurl then writes their requests (HTTP/2 frames, TLS records)
+        // in one go, as it would for a batch.
+        if (kick) {
+          if (delivering == this)
+            kick_deferred_ = true;
+          else
+            socket_action(CURL_SOCKET_TIMEOUT, 0, done);
+        }
         lock.unlock();
         // Transfers this finished (ours included, if it failed at once) complete by post:
         // never inside the initiating function.
@@ -203,22 +213,42 @@ void multi_driver::collect_finished(completions& done) {
   }
 }
 
+void multi_driver::deliver_one(std::unique_ptr<completion> c, delivery how) {
+  // `work` is the handler's associated executor (the I/O executor when it has none), with
+  // work tracked; the function below owns it until the handler has run. A plain function
+  // (no associated executor of its own) spares dispatch() a second hop.
+  asio::any_completion_executor ex = c->op.work;
+  if (how == delivery::post) {
+    // The handler's executor may not support blocking.never: post through the I/O executor,
+    // which then dispatches to it.
+    asio::any_io_executor io = c->op.io_executor;
+    asio::post(io, asio::bind_executor(std::move(ex), [c = std::move(c)]() mutable {
+                 std::move(c->op.handler)(c->ec, std::move(c->resp));
+               }));
+  } else {
+    asio::dispatch(ex, [c = std::move(c)]() mutable { std::move(c->op.handler)(c->ec, std::move(c->resp)); });
+  }
+}
+
 void multi_driver::deliver(completions& done, delivery how) {
-  if (done.empty()) return;
-  for (std::unique_ptr<completion>& c : done) {
-    // `work` is the handler's associated executor (the I/O executor when it has none), with
-    // work tracked; the function below owns it until the handler has run. A plain function
-    // (no associated executor of its own) spares dispatch() a second hop.
-    asio::any_completion_executor ex = c->op.work;
-    asio::any_io_executor io = how == delivery::post ? c->op.io_executor : asio::any_io_executor();
-    auto invoke = [c = std::move(c)]() mutable { std::move(c->op.handler)(c->ec, std::move(c->resp)); };
-    if (how == delivery::post) {
-      // The handler's executor may not support blocking.never: post through the I/O
-      // executor, which then dispatches to it.
-      asio::post(io, asio::bind_executor(std::move(ex), std::move(invoke)));
-    } else {
-      asio::dispatch(ex, std::move(invoke));
+  // Marks this thread as delivering for this driver; restored even if a handler throws (a
+  // stale mark would defer this thread's kicks forever).
+  struct delivering_mark {
+    multi_driver* outer;
+    explicit delivering_mark(multi_driver* d) : outer(std::exchange(delivering, d)) {}
+    ~delivering_mark() { delivering = outer; }
+  };
+  while (!done.empty()) {
+    {
+      const delivering_mark mark(this);
+      for (std::unique_ptr<completion>& c : done) deliver_one(std::move(c), how);
     }
+    done.clear();
+    // Start what the handlers started (see start()); what that finishes is delivered in turn.
+    std::lock_guard lock(mutex_);
+    if (!std::exchange(kick_deferred_, false) || shut_down_) break;
+    socket_action(CURL_SOCKET_TIMEOUT, 0, done);
+    how = delivery::dispatch;
   }
   sweep_if_idle();
 }

@@ -111,6 +111,7 @@ class multi_driver {
   void release(std::unique_ptr<transfer> t);
 
   void deliver(completions& done, delivery how);  // without mutex_ held
+  static void deliver_one(std::unique_ptr<completion> c, delivery how);
 
   mutable std::mutex mutex_;
   // The context's executor, untracked (the driver alone keeps no run() alive); learnt from
@@ -139,6 +140,9 @@ class multi_driver {
   bool soon_posted_ = false;
   bool starting_ = false;  // inside start()'s curl_multi_add_handle
   bool kick_ = false;      // libcurl asked for timeout 0 then
+  bool kick_deferred_ = false;  // transfers started by handlers being delivered: see start()
+  // The driver whose completions this thread is delivering, if any.
+  static thread_local multi_driver* delivering;
 
   service_statistics stats_;
   std::atomic<std::size_t> load_{0};
