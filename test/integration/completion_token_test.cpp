@@ -3,6 +3,7 @@
 #include "test_support.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
@@ -190,6 +191,36 @@ BOOST_AUTO_TEST_CASE(never_invoked_from_initiating_function) {
     BOOST_TEST(called);
     BOOST_TEST(!inline_call);
   }
+}
+
+namespace {
+// Counts what is allocated through it: shows the operation honours the associated allocator.
+template <class T>
+struct counting_allocator {
+  using value_type = T;
+  int* count;
+  explicit counting_allocator(int* c) noexcept : count(c) {}
+  template <class U>
+  counting_allocator(const counting_allocator<U>& o) noexcept : count(o.count) {}
+  T* allocate(std::size_t n) {
+    ++*count;
+    return std::allocator<T>().allocate(n);
+  }
+  void deallocate(T* p, std::size_t n) noexcept { std::allocator<T>().deallocate(p, n); }
+  template <class U>
+  bool operator==(const counting_allocator<U>& o) const noexcept { return count == o.count; }
+  template <class U>
+  bool operator!=(const counting_allocator<U>& o) const noexcept { return count != o.count; }
+};
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(associated_allocator_is_used) {
+  int allocations = 0;
+  fetch_result r;
+  async_fetch(ctx, request(url("/bytes/3")), asio::bind_allocator(counting_allocator<void>(&allocations), record(r)));
+  run_bounded(ctx);
+  BOOST_TEST(r.resp.body == "012");
+  BOOST_TEST(allocations > 0);  // the type-erased handler lives in memory from that allocator
 }
 
 BOOST_AUTO_TEST_CASE(thread_pool_context) {
