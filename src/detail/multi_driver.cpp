@@ -164,6 +164,8 @@ void multi_driver::cancel(transfer* t, std::uint64_t generation, asio::cancellat
 void multi_driver::finish(transfer* t, CURLcode result, const error_code* override_ec, completions& done) {
   // Removing the handle may call on_socket / on_close_socket: we hold the mutex already.
   curl_multi_remove_handle(multi_.get(), t->easy());
+  if (result != CURLE_OK || override_ec) forget_if_closed(std::exchange(t->last_socket, CURL_SOCKET_BAD));
+  t->last_socket = CURL_SOCKET_BAD;
   error_code ec = t->finish(result);
   if (override_ec) ec = *override_ec;
   t->active = false;
@@ -348,6 +350,18 @@ std::shared_ptr<socket_entry>* multi_driver::slot_of(curl_socket_t s) {
   return &sockets_[index];
 }
 
+// libcurl 7.88 closes a socket that is still connecting without calling CLOSESOCKETFUNCTION
+// when its transfer is removed (cancelled, or failed): the number is free again, and may be
+// reused by any file of the process. Checked right after such a removal, so the stale entry is
+// dropped before it could be taken for the new file, or closed over it at shutdown.
+void multi_driver::forget_if_closed(curl_socket_t s) {
+  if (s < 0 || static_cast<std::size_t>(s) >= sockets_.size()) return;
+  std::shared_ptr<socket_entry>& slot = sockets_[static_cast<std::size_t>(s)];
+  if (!slot || !slot->owned || slot->identity == file_identity(s)) return;
+  forget(*slot);
+  slot.reset();
+}
+
 void multi_driver::forget(socket_entry& entry) {
   // Stop waiting without closing: the number may already belong to another file.
   entry.closed = true;
@@ -359,7 +373,7 @@ void multi_driver::forget(socket_entry& entry) {
 // ---------------------------------------------------------------------------------------
 // libcurl callbacks: called from inside libcurl, mutex_ held
 
-int multi_driver::on_socket(CURL*, curl_socket_t s, int what, void* self, void*) noexcept {
+int multi_driver::on_socket(CURL* easy, curl_socket_t s, int what, void* self, void*) noexcept {
   auto* d = static_cast<multi_driver*>(self);
   std::shared_ptr<socket_entry>* slot = d->slot_of(s);
   if (!slot) return 0;
@@ -394,6 +408,7 @@ int multi_driver::on_socket(CURL*, curl_socket_t s, int what, void* self, void*)
     }
     (*slot)->wanted = what & (CURL_POLL_IN | CURL_POLL_OUT);
     d->arm(*slot);
+    if (transfer* t = transfer::from(easy)) t->last_socket = s;
   } catch (...) {
     return -1;  // out of memory: libcurl fails the transfers rather than stall them
   }
@@ -446,6 +461,7 @@ curl_socket_t multi_driver::on_open_socket(void* self, curlsocktype, curl_sockad
       ::close(fd);
       return CURL_SOCKET_BAD;
     }
+    entry->identity = file_identity(fd);
     *slot = std::move(entry);
     ++d->owned_sockets_;
     ++d->stats_.sockets_opened;
@@ -495,13 +511,13 @@ void multi_driver::shutdown() {
     idle_.clear();
     for (auto& entry : sockets_) {
       if (!entry) continue;
-      if (entry->owned) {
+      if (entry->owned && entry->identity == file_identity(entry->fd)) {
         error_code ec;
         entry->closed = true;
         entry->descriptor.close(ec);
         --owned_sockets_;
       } else {
-        forget(*entry);
+        forget(*entry);  // never close a number that may belong to another file by now
       }
     }
     sockets_.clear();

@@ -52,7 +52,9 @@ struct socket_entry {
   int wanted = 0;           // CURL_POLL_IN / CURL_POLL_OUT bits libcurl asked for
   bool read_pending = false;
   bool write_pending = false;
-  std::pair<dev_t, ino_t> identity{};  // for descriptors we do not own: see on_socket
+  // The open file behind `fd` when we learnt of it: a number can be reused the moment the
+  // file is closed, and libcurl does not always tell us (see forget_if_closed()).
+  std::pair<dev_t, ino_t> identity{};
 };
 
 class multi_driver {
@@ -106,6 +108,7 @@ class multi_driver {
   void arm(const std::shared_ptr<socket_entry>& entry);
   void start_wait(const std::shared_ptr<socket_entry>& entry, int direction);
   void forget(socket_entry& entry);
+  void forget_if_closed(curl_socket_t s);
   std::shared_ptr<socket_entry>* slot_of(curl_socket_t s);
   std::unique_ptr<transfer> acquire();
   void release(std::unique_ptr<transfer> t);

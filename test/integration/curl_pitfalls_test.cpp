@@ -113,6 +113,23 @@ BOOST_AUTO_TEST_CASE(p6_descriptor_numbers_reused) {
   BOOST_TEST(service().open_sockets() == 0u);
 }
 
+// §6.6 again, a libcurl 7.88 bug: removing a transfer whose socket is still connecting closes
+// that socket without calling CLOSESOCKETFUNCTION. The engine must notice, or it keeps an entry
+// for a number the process may reuse for any file (and would close that file at shutdown).
+BOOST_AUTO_TEST_CASE(p6_socket_closed_behind_our_back) {
+  for (int i = 0; i < 5; ++i) {
+    asio::cancellation_signal signal;
+    fetch_result r;
+    // async_fetch starts connecting at once; cancelled before the connection completes.
+    async_fetch(ctx, request(url("/bytes/1")), asio::bind_cancellation_slot(signal.slot(), record(r)));
+    signal.emit(asio::cancellation_type::terminal);
+    run_bounded(ctx);
+    BOOST_TEST((r.ec == asio::error::operation_aborted));
+  }
+  BOOST_TEST(service().open_sockets() == 0u);
+  BOOST_TEST(!fetch(ctx, request(url("/bytes/1"))).ec);  // and the engine carries on
+}
+
 // §6.7: descriptors libcurl did not open through OPENSOCKETFUNCTION (the threaded resolver's
 // socketpair) must be waited on, or name resolution stalls.
 BOOST_AUTO_TEST_CASE(p7_foreign_descriptors_are_watched) {
