@@ -6,7 +6,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bash "$root/scripts/install-deps.sh"
-build=${BOOST_CURL_BUILD_DIR:-$root/build/release}
+build=${BOOST_CURL_BUILD_DIR:-$root/build/bcurl}
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DBOOST_CURL_BUILD_TESTS=OFF -DBOOST_CURL_BUILD_EXAMPLES=OFF -DBOOST_CURL_BUILD_BENCH=OFF >/dev/null
 cmake --build "$build" --target bcurl -j "$(nproc)" >/dev/null
