@@ -6,6 +6,7 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/beast/core/string.hpp>
 
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -116,9 +117,9 @@ void multi_driver::start(const asio::any_io_executor& io_executor, const asio::a
         t->op.slot = asio::get_associated_cancellation_slot(t->op.handler);
         if (t->op.slot.is_connected())
           t->op.slot.template emplace<cancel_handler>(cancel_handler{this, t.get(), ++t->generation});
+        t->operation_id = ++stats_.transfers_started;
         active_.push_back(std::move(t));
         load_.store(active_.size(), std::memory_order_relaxed);
-        ++stats_.transfers_started;
         // Let libcurl start the transfer (connect, or send on a reused connection) without a
         // posted turn, which would cost a handler and a reactor poll per request. Fetches
         // started by handlers this thread is delivering are started together once those
@@ -162,10 +163,7 @@ void multi_driver::cancel(transfer* t, std::uint64_t generation, asio::cancellat
 }
 
 void multi_driver::finish(transfer* t, CURLcode result, const error_code* override_ec, completions& done) {
-  // Removing the handle may call on_socket / on_close_socket: we hold the mutex already.
-  curl_multi_remove_handle(multi_.get(), t->easy());
-  if (result != CURLE_OK || override_ec) forget_if_closed(std::exchange(t->last_socket, CURL_SOCKET_BAD));
-  t->last_socket = CURL_SOCKET_BAD;
+  remove(*t);
   error_code ec = t->finish(result);
   if (override_ec) ec = *override_ec;
   t->active = false;
@@ -350,16 +348,33 @@ std::shared_ptr<socket_entry>* multi_driver::slot_of(curl_socket_t s) {
   return &sockets_[index];
 }
 
-// libcurl 7.88 closes a socket that is still connecting without calling CLOSESOCKETFUNCTION
-// when its transfer is removed (cancelled, or failed): the number is free again, and may be
-// reused by any file of the process. Checked right after such a removal, so the stale entry is
-// dropped before it could be taken for the new file, or closed over it at shutdown.
-void multi_driver::forget_if_closed(curl_socket_t s) {
+// Removes t from the multi handle. Removing it may call on_socket / on_close_socket: the
+// mutex is held already.
+//
+// libcurl 7.88 closes the socket of a transfer that is still connecting without calling
+// CLOSESOCKETFUNCTION when the transfer is removed: the number is free again at once, and any
+// thread of the process may get it for another file. So when a transfer is removed while its
+// socket was still connecting and that socket's entry is still here, the entry is dropped at
+// once (without touching the number: no fstat, no close), before anything can be mistaken for
+// it or closed over it.
+void multi_driver::remove(transfer& t) {
+  CURL* easy = t.easy();
+  curl_multi_remove_handle(multi_.get(), easy);
+  const curl_socket_t s = std::exchange(t.last_socket, CURL_SOCKET_BAD);
   if (s < 0 || static_cast<std::size_t>(s) >= sockets_.size()) return;
   std::shared_ptr<socket_entry>& slot = sockets_[static_cast<std::size_t>(s)];
-  if (!slot || !slot->owned || slot->identity == file_identity(s)) return;
-  forget(*slot);
-  slot.reset();
+  // The socket this transfer opened, and it had not finished connecting (TCP, then TLS).
+  if (!slot || !slot->owned || slot->opened_for != t.operation_id) return;
+  curl_off_t connected_at = 0, handshaken_at = 0;
+  char* scheme = nullptr;
+  curl_easy_getinfo(easy, CURLINFO_CONNECT_TIME_T, &connected_at);
+  curl_easy_getinfo(easy, CURLINFO_APPCONNECT_TIME_T, &handshaken_at);
+  curl_easy_getinfo(easy, CURLINFO_SCHEME, &scheme);
+  const bool tls = scheme && (boost::beast::iequals(scheme, "https") || boost::beast::iequals(scheme, "wss"));
+  if (connected_at == 0 || (tls && handshaken_at == 0)) {
+    forget(*slot);
+    slot.reset();
+  }
 }
 
 void multi_driver::forget(socket_entry& entry) {
@@ -408,7 +423,11 @@ int multi_driver::on_socket(CURL* easy, curl_socket_t s, int what, void* self, v
     }
     (*slot)->wanted = what & (CURL_POLL_IN | CURL_POLL_OUT);
     d->arm(*slot);
-    if (transfer* t = transfer::from(easy)) t->last_socket = s;
+    if (transfer* t = transfer::from(easy)) {
+      t->last_socket = s;
+      if ((*slot)->owned && !(*slot)->reported) (*slot)->opened_for = t->operation_id;  // first report: the connect
+    }
+    (*slot)->reported = true;
   } catch (...) {
     return -1;  // out of memory: libcurl fails the transfers rather than stall them
   }
@@ -501,7 +520,7 @@ void multi_driver::shutdown() {
     shut_down_ = true;
     doomed.reserve(active_.size());
     for (auto& t : active_) {
-      curl_multi_remove_handle(multi_.get(), t->easy());
+      remove(*t);
       if (t->op.slot.is_connected()) t->op.slot.clear();
       doomed.push_back(std::move(t->op));
     }

@@ -31,6 +31,7 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <cstdint>
 #include <chrono>
 #include <utility>
 #include <memory>
@@ -52,8 +53,11 @@ struct socket_entry {
   int wanted = 0;           // CURL_POLL_IN / CURL_POLL_OUT bits libcurl asked for
   bool read_pending = false;
   bool write_pending = false;
+  bool reported = false;              // libcurl has reported it through SOCKETFUNCTION
+  std::uint64_t opened_for = 0;       // operation_id of the transfer it was first reported for
+
   // The open file behind `fd` when we learnt of it: a number can be reused the moment the
-  // file is closed, and libcurl does not always tell us (see forget_if_closed()).
+  // file is closed, and libcurl does not always tell us (see remove()).
   std::pair<dev_t, ino_t> identity{};
 };
 
@@ -108,7 +112,7 @@ class multi_driver {
   void arm(const std::shared_ptr<socket_entry>& entry);
   void start_wait(const std::shared_ptr<socket_entry>& entry, int direction);
   void forget(socket_entry& entry);
-  void forget_if_closed(curl_socket_t s);
+  void remove(transfer& t);
   std::shared_ptr<socket_entry>* slot_of(curl_socket_t s);
   std::unique_ptr<transfer> acquire();
   void release(std::unique_ptr<transfer> t);

@@ -60,6 +60,7 @@ class transfer {
   std::size_t active_index = 0;  // position in the driver's list of active transfers
   std::uint64_t generation = 0;  // bumped per operation: a late cancellation must not hit the next one
   curl_socket_t last_socket = CURL_SOCKET_BAD;  // the socket libcurl last reported for it
+  std::uint64_t operation_id = 0;               // unique per operation within its driver
 
  private:
   static std::size_t on_write(char* data, std::size_t size, std::size_t count, void* self) noexcept;
