@@ -354,9 +354,9 @@ std::shared_ptr<socket_entry>* multi_driver::slot_of(curl_socket_t s) {
 // libcurl 7.88 closes the socket of a transfer that is still connecting without calling
 // CLOSESOCKETFUNCTION when the transfer is removed: the number is free again at once, and any
 // thread of the process may get it for another file. So when a transfer is removed while its
-// socket was still connecting and that socket's entry is still here, the entry is dropped at
-// once (without touching the number: no fstat, no close), before anything can be mistaken for
-// it or closed over it.
+// socket was still connecting and that socket's entry is still here, the entry is dropped
+// at once (no fstat, no close: only Asio's epoll_ctl(DEL) of a number closed a moment earlier),
+// before anything can be mistaken for it or closed over it.
 void multi_driver::remove(transfer& t) {
   CURL* easy = t.easy();
   curl_multi_remove_handle(multi_.get(), easy);
