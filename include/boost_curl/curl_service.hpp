@@ -26,12 +26,14 @@ struct service_statistics {
 
     Obtained with `boost::asio::use_service<curl_service>(ctx)`; async_fetch does this for
     you. It maps libcurl's socket callback onto `async_wait` of descriptors registered with
-    the context's reactor, and libcurl's timer callback onto one `steady_timer`. It owns the
+    the context's reactor, and libcurl's timer callback onto a `steady_timer` per multi
+    handle; a second multi handle is added whenever every one runs transfers_per_multi()
+    transfers (see set_transfers_per_multi). It owns the
     sockets libcurl opens (CURLOPT_OPENSOCKETFUNCTION / CLOSESOCKETFUNCTION) and only waits on
     the descriptors it did not open (resolver, wake-up). See doc/engine.md.
 
-    Thread safety: every libcurl call is serialised by the service's mutex, so the context may
-    be run by any number of threads and async_fetch may be called from any thread.
+    Thread safety: every libcurl call is serialised by its multi handle's mutex, so the context
+    may be run by any number of threads and async_fetch may be called from any thread.
 
     Shutdown: destroying the context (which calls shutdown()) removes every transfer, frees
     every curl handle and socket, and destroys pending handlers without invoking them.
