@@ -186,9 +186,8 @@ void multi_driver::finish(transfer* t, CURLcode result, const error_code* overri
 // and on a timer libcurl no longer needs, they would keep run() from returning. They are kept
 // while transfers run (re-arming costs a syscall per request) and dropped once none is left.
 // Checked after completions were delivered, so that a handler starting the next fetch right
-// away (a sequential loop) keeps them.
-void multi_driver::sweep_if_idle() {
-  std::lock_guard lock(mutex_);
+// away (a sequential loop) keeps them. With mutex_ held.
+void multi_driver::drop_waits_if_idle() {
   if (shut_down_ || !active_.empty()) return;
   if (timer_armed_ && !deadline_wanted_) {
     timer_->cancel();
@@ -246,11 +245,13 @@ void multi_driver::deliver(completions& done, delivery how) {
     done.clear();
     // Start what the handlers started (see start()); what that finishes is delivered in turn.
     std::lock_guard lock(mutex_);
-    if (!std::exchange(kick_deferred_, false) || shut_down_) break;
-    socket_action(CURL_SOCKET_TIMEOUT, 0, done);
-    how = delivery::dispatch;
+    if (std::exchange(kick_deferred_, false) && !shut_down_) {
+      socket_action(CURL_SOCKET_TIMEOUT, 0, done);
+      how = delivery::dispatch;
+    } else {
+      drop_waits_if_idle();
+    }
   }
-  sweep_if_idle();
 }
 
 std::unique_ptr<transfer> multi_driver::acquire() {
@@ -360,7 +361,7 @@ std::shared_ptr<socket_entry>* multi_driver::slot_of(curl_socket_t s) {
 void multi_driver::remove(transfer& t) {
   CURL* easy = t.easy();
   curl_multi_remove_handle(multi_.get(), easy);
-  const curl_socket_t s = std::exchange(t.last_socket, CURL_SOCKET_BAD);
+  const curl_socket_t s = std::exchange(t.opened_socket, CURL_SOCKET_BAD);
   if (s < 0 || static_cast<std::size_t>(s) >= sockets_.size()) return;
   std::shared_ptr<socket_entry>& slot = sockets_[static_cast<std::size_t>(s)];
   // The socket this transfer opened, and it had not finished connecting (TCP, then TLS).
@@ -375,6 +376,16 @@ void multi_driver::remove(transfer& t) {
     forget(*slot);
     slot.reset();
   }
+}
+
+// Closing through Asio deregisters the socket and ends pending waits with operation_aborted;
+// those waits hold the entry, and find it marked closed.
+void multi_driver::close_owned(socket_entry& entry) {
+  entry.closed = true;
+  entry.wanted = 0;
+  error_code ignored;
+  entry.descriptor.close(ignored);
+  --owned_sockets_;
 }
 
 void multi_driver::forget(socket_entry& entry) {
@@ -423,11 +434,13 @@ int multi_driver::on_socket(CURL* easy, curl_socket_t s, int what, void* self, v
     }
     (*slot)->wanted = what & (CURL_POLL_IN | CURL_POLL_OUT);
     d->arm(*slot);
-    if (transfer* t = transfer::from(easy)) {
-      t->last_socket = s;
-      if ((*slot)->owned && !(*slot)->reported) (*slot)->opened_for = t->operation_id;  // first report: the connect
+    // First report of a socket we opened: the transfer connecting it (see remove()).
+    if ((*slot)->owned && (*slot)->opened_for == 0) {
+      if (transfer* t = transfer::from(easy)) {
+        (*slot)->opened_for = t->operation_id;
+        t->opened_socket = s;
+      }
     }
-    (*slot)->reported = true;
   } catch (...) {
     return -1;  // out of memory: libcurl fails the transfers rather than stall them
   }
@@ -496,13 +509,7 @@ int multi_driver::on_close_socket(void* self, curl_socket_t s) noexcept {
   if (s >= 0 && static_cast<std::size_t>(s) < d->sockets_.size()) {
     std::shared_ptr<socket_entry>& slot = d->sockets_[static_cast<std::size_t>(s)];
     if (slot && slot->owned) {
-      // Closing through Asio deregisters it and ends pending waits with operation_aborted;
-      // those waits hold the entry, and find it marked closed.
-      slot->closed = true;
-      slot->wanted = 0;
-      error_code ec;
-      slot->descriptor.close(ec);
-      --d->owned_sockets_;
+      d->close_owned(*slot);
       slot.reset();
       return 0;
     }
@@ -531,10 +538,7 @@ void multi_driver::shutdown() {
     for (auto& entry : sockets_) {
       if (!entry) continue;
       if (entry->owned && entry->identity == file_identity(entry->fd)) {
-        error_code ec;
-        entry->closed = true;
-        entry->descriptor.close(ec);
-        --owned_sockets_;
+        close_owned(*entry);
       } else {
         forget(*entry);  // never close a number that may belong to another file by now
       }

@@ -53,8 +53,7 @@ struct socket_entry {
   int wanted = 0;           // CURL_POLL_IN / CURL_POLL_OUT bits libcurl asked for
   bool read_pending = false;
   bool write_pending = false;
-  bool reported = false;              // libcurl has reported it through SOCKETFUNCTION
-  std::uint64_t opened_for = 0;       // operation_id of the transfer it was first reported for
+  std::uint64_t opened_for = 0;  // operation_id of the transfer it was first reported for (0: none yet)
 
   // The open file behind `fd` when we learnt of it: a number can be reused the moment the
   // file is closed, and libcurl does not always tell us (see remove()).
@@ -100,17 +99,18 @@ class multi_driver {
   void on_wait(const std::shared_ptr<socket_entry>& entry, int direction, const error_code& ec);
   void on_timer_expired(unsigned generation, const error_code& ec);
   void on_soon();
-  void sweep_if_idle();
   void cancel(transfer* t, std::uint64_t generation, boost::asio::cancellation_type_t type);
   friend struct multi_driver_access;
 
   // With mutex_ held:
   void socket_action(curl_socket_t s, int ev_bitmask, completions& done);
+  void drop_waits_if_idle();
   void collect_finished(completions& done);
   void finish(transfer* t, CURLcode result, const error_code* override_ec, completions& done);
   void arm_timer(std::chrono::steady_clock::time_point deadline);
   void arm(const std::shared_ptr<socket_entry>& entry);
   void start_wait(const std::shared_ptr<socket_entry>& entry, int direction);
+  void close_owned(socket_entry& entry);
   void forget(socket_entry& entry);
   void remove(transfer& t);
   std::shared_ptr<socket_entry>* slot_of(curl_socket_t s);

@@ -59,7 +59,7 @@ class transfer {
   bool active = false;
   std::size_t active_index = 0;  // position in the driver's list of active transfers
   std::uint64_t generation = 0;  // bumped per operation: a late cancellation must not hit the next one
-  curl_socket_t last_socket = CURL_SOCKET_BAD;  // the socket libcurl last reported for it
+  curl_socket_t opened_socket = CURL_SOCKET_BAD;  // a socket this operation opened (see multi_driver::remove)
   std::uint64_t operation_id = 0;               // unique per operation within its driver
 
  private:
