@@ -3,7 +3,7 @@
 # (Debian bookworm, as root). Skips apt entirely when all are present already.
 set -euo pipefail
 packages=(
-  build-essential g++ clang libclang-rt-14-dev cmake ninja-build pkg-config git
+  build-essential g++ clang cmake ninja-build pkg-config git
   libboost1.81-all-dev libcurl4-openssl-dev libssl-dev
   python3 python3-venv python3-pip
   nginx-light openssl nghttp2-client time
