@@ -1,6 +1,7 @@
 #include <boost_curl/curl_service.hpp>
 
 #include "detail/multi_pool.hpp"
+#include "detail/session_state.hpp"
 
 #include <boost/asio/execution/context.hpp>
 #include <boost/asio/query.hpp>
@@ -28,16 +29,20 @@ void curl_service::set_transfers_per_multi(std::size_t n) noexcept { pool_->set_
 std::size_t curl_service::transfers_per_multi() const noexcept { return pool_->transfers_per_driver(); }
 
 void curl_service::start(const asio::any_io_executor& io_executor, const asio::any_io_executor& context_executor,
-                         asio::any_completion_executor handler_work, request&& req, detail::fetch_handler&& handler) {
-  pool_->pick().start(io_executor, context_executor, std::move(handler_work), std::move(req), std::move(handler));
+                         asio::any_completion_executor handler_work, request&& req, detail::fetch_handler&& handler,
+                         std::shared_ptr<detail::session_state> session) {
+  pool_->pick().start(io_executor, context_executor, std::move(handler_work), std::move(req), std::move(handler),
+                      std::move(session));
 }
 
 namespace detail {
 void initiate_fetch(const asio::any_io_executor& io_executor, const asio::any_io_executor& context_executor,
-                    asio::any_completion_executor handler_work, request&& req, fetch_handler&& handler) {
+                    asio::any_completion_executor handler_work, request&& req, fetch_handler&& handler,
+                    const std::shared_ptr<session_state>& session) {
+  if (session) session->apply_defaults(req);
   asio::execution_context& ctx = asio::query(io_executor, asio::execution::context);
   asio::use_service<curl_service>(ctx).start(io_executor, context_executor, std::move(handler_work), std::move(req),
-                                             std::move(handler));
+                                             std::move(handler), session);
 }
 }  // namespace detail
 

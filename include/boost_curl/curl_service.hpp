@@ -63,9 +63,10 @@ class BOOST_CURL_DECL curl_service : public boost::asio::execution_context::serv
   void set_transfers_per_multi(std::size_t n) noexcept;
   std::size_t transfers_per_multi() const noexcept;
 
-  /// Start one transfer; the entry point behind async_fetch.
+  /// Start one transfer; the entry point behind async_fetch. `session` may be null.
   void start(const boost::asio::any_io_executor& io_executor, const boost::asio::any_io_executor& context_executor,
-             boost::asio::any_completion_executor handler_work, request&& req, detail::fetch_handler&& handler);
+             boost::asio::any_completion_executor handler_work, request&& req, detail::fetch_handler&& handler,
+             std::shared_ptr<detail::session_state> session = {});
 
  private:
   void shutdown() override;

@@ -15,12 +15,16 @@ struct easy_deleter {
 struct multi_deleter {
   void operator()(CURLM* h) const noexcept { curl_multi_cleanup(h); }
 };
+struct share_deleter {
+  void operator()(CURLSH* h) const noexcept { curl_share_cleanup(h); }
+};
 struct slist_deleter {
   void operator()(curl_slist* l) const noexcept { curl_slist_free_all(l); }
 };
 
 using easy_ptr = std::unique_ptr<CURL, easy_deleter>;
 using multi_ptr = std::unique_ptr<CURLM, multi_deleter>;
+using share_ptr = std::unique_ptr<CURLSH, share_deleter>;
 using slist_ptr = std::unique_ptr<curl_slist, slist_deleter>;
 
 // curl_global_init is not thread-safe in libcurl 7.88: run it once per process.

@@ -1,5 +1,7 @@
 #include "multi_driver.hpp"
 
+#include "session_state.hpp"
+
 #include <boost/asio/append.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/bind_executor.hpp>
@@ -89,7 +91,8 @@ service_statistics multi_driver::statistics() const {
 // Starting, finishing and cancelling transfers
 
 void multi_driver::start(const asio::any_io_executor& io_executor, const asio::any_io_executor& context_executor,
-                         asio::any_completion_executor work, request&& req, fetch_handler&& handler) {
+                         asio::any_completion_executor work, request&& req, fetch_handler&& handler,
+                         std::shared_ptr<session_state> session) {
   error_code ec;
   completions done;
   {
@@ -99,7 +102,7 @@ void multi_driver::start(const asio::any_io_executor& io_executor, const asio::a
       executor_ = asio::prefer(context_executor, asio::execution::outstanding_work.untracked);
       timer_.emplace(executor_);
     }
-    std::unique_ptr<transfer> t = acquire();
+    std::unique_ptr<transfer> t = acquire(session.get());
     ec = t->prepare(std::move(req));
     if (!ec) {
       starting_ = true;  // the "timeout 0" libcurl asks for now is served below, not posted
@@ -114,6 +117,7 @@ void multi_driver::start(const asio::any_io_executor& io_executor, const asio::a
         fetch_handler(std::move(handler)).swap(t->op.handler);
         t->op.work = std::move(work);
         t->op.io_executor = io_executor;
+        t->op.session = std::move(session);
         t->op.slot = asio::get_associated_cancellation_slot(t->op.handler);
         if (t->op.slot.is_connected())
           t->op.slot.template emplace<cancel_handler>(cancel_handler{this, t.get(), ++t->generation});
@@ -254,15 +258,22 @@ void multi_driver::deliver(completions& done, delivery how) {
   }
 }
 
-std::unique_ptr<transfer> multi_driver::acquire() {
+// A session's transfers are its own (see session_state.hpp); the others are pooled here.
+std::unique_ptr<transfer> multi_driver::acquire(session_state* session) {
+  if (session) return session->acquire(hooks_);
   if (idle_.empty()) return std::make_unique<transfer>(hooks_);
   std::unique_ptr<transfer> t = std::move(idle_.back());
   idle_.pop_back();
   return t;
 }
 
+// The session, if any, is alive here: the finished operation holding it is not delivered yet
+// (or, when prepare failed, start() still holds it).
 void multi_driver::release(std::unique_ptr<transfer> t) {
-  if (idle_.size() < max_idle_transfers) idle_.push_back(std::move(t));
+  if (session_state* session = t->session())
+    session->release(std::move(t));
+  else if (idle_.size() < max_idle_transfers)
+    idle_.push_back(std::move(t));
 }
 
 // ---------------------------------------------------------------------------------------

@@ -67,8 +67,10 @@ class multi_driver {
   multi_driver(const multi_driver&) = delete;
   multi_driver& operator=(const multi_driver&) = delete;
 
+  // `session` may be null (a request of no session).
   void start(const boost::asio::any_io_executor& io_executor, const boost::asio::any_io_executor& context_executor,
-             boost::asio::any_completion_executor work, request&& req, fetch_handler&& handler);
+             boost::asio::any_completion_executor work, request&& req, fetch_handler&& handler,
+             std::shared_ptr<session_state> session);
   void shutdown();
 
   std::size_t active_transfers() const;
@@ -114,7 +116,7 @@ class multi_driver {
   void forget(socket_entry& entry);
   void remove(transfer& t);
   std::shared_ptr<socket_entry>* slot_of(curl_socket_t s);
-  std::unique_ptr<transfer> acquire();
+  std::unique_ptr<transfer> acquire(session_state* session);
   void release(std::unique_ptr<transfer> t);
 
   void deliver(completions& done, delivery how);  // without mutex_ held

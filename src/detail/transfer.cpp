@@ -1,5 +1,7 @@
 #include "transfer.hpp"
 
+#include "session_state.hpp"
+
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/field.hpp>
 
@@ -72,7 +74,8 @@ struct option_setter {
 
 }  // namespace
 
-transfer::transfer(const socket_hooks& hooks) : hooks_(hooks), easy_(curl_easy_init()) {
+transfer::transfer(const socket_hooks& hooks, session_state* session)
+    : hooks_(hooks), session_(session), easy_(curl_easy_init()) {
   if (!easy_) throw std::bad_alloc();
   error_buffer_[0] = '\0';
 #if LIBCURL_VERSION_NUM >= 0x075400  // CURLINFO_CAINFO: 7.84
@@ -92,6 +95,22 @@ void transfer::set_fixed_options() {
   curl_easy_setopt(h, CURLOPT_WRITEDATA, static_cast<void*>(this));
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &transfer::on_header);
   curl_easy_setopt(h, CURLOPT_HEADERDATA, static_cast<void*>(this));
+  curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, hooks_.open);
+  curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, hooks_.owner);
+  curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, hooks_.close);
+  curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, hooks_.owner);
+  if (session_) {
+    curl_easy_setopt(h, CURLOPT_SHARE, session_->share());
+    // An empty file name turns the cookie engine on without reading a file: received
+    // cookies go to the share's jar and matching ones are sent.
+    if (session_->options().cookies) curl_easy_setopt(h, CURLOPT_COOKIEFILE, "");
+  }
+}
+
+void transfer::use_hooks(const socket_hooks& hooks) noexcept {
+  if (hooks.owner == hooks_.owner) return;
+  hooks_ = hooks;
+  CURL* h = easy_.get();
   curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, hooks_.open);
   curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, hooks_.owner);
   curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, hooks_.close);

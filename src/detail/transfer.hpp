@@ -15,8 +15,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 
 namespace boost_curl::detail {
+
+class session_state;
 
 // The socket callbacks every easy handle is given: they belong to the multi_driver, because
 // libcurl may close a cached connection long after the transfer that opened it is gone.
@@ -28,12 +31,18 @@ struct socket_hooks {
 
 class transfer {
  public:
-  // Throws std::bad_alloc if libcurl cannot create an easy handle.
-  explicit transfer(const socket_hooks& hooks);
+  // Throws std::bad_alloc if libcurl cannot create an easy handle. A transfer of a session
+  // is attached to its share (cookies, caches) for life.
+  explicit transfer(const socket_hooks& hooks, session_state* session = nullptr);
   transfer(const transfer&) = delete;
   transfer& operator=(const transfer&) = delete;
 
   CURL* easy() const noexcept { return easy_.get(); }
+  session_state* session() const noexcept { return session_; }
+
+  // Points the socket callbacks at another driver (a session's transfers move between them).
+  // Connections keep the callbacks they were opened with.
+  void use_hooks(const socket_hooks& hooks) noexcept;
   static transfer* from(CURL* easy) noexcept;
 
   // Configures the easy handle for `req` (taking its body and fields). On error the
@@ -54,6 +63,7 @@ class transfer {
     boost::asio::any_completion_executor work;  // handler's executor, work tracked
     boost::asio::any_io_executor io_executor;
     boost::asio::cancellation_slot slot;
+    std::shared_ptr<session_state> session;  // keeps a session's share alive while in flight
   } op;
 
   bool active = false;
@@ -92,6 +102,7 @@ class transfer {
   };
 
   socket_hooks hooks_;
+  session_state* session_;
   easy_ptr easy_;
   applied_options applied_;
   bool needs_reset_ = false;  // a failed prepare left options unknown: start from scratch

@@ -5,6 +5,7 @@
 #include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/prefer.hpp>
 
+#include <memory>
 #include <utility>
 
 namespace boost_curl {
@@ -12,11 +13,14 @@ namespace detail {
 
 // An initiation class (not a lambda) exposing its I/O executor, so adapters such as
 // asio::cancel_after (Boost >= 1.86) can find it.
+// `session` is null for requests of no session. Held by value: deferred tokens run the
+// initiation later, when the session object may have moved or gone.
 template <class Executor>
 class fetch_initiation {
  public:
   using executor_type = Executor;
-  explicit fetch_initiation(Executor ex) : ex_(std::move(ex)) {}
+  explicit fetch_initiation(Executor ex, std::shared_ptr<session_state> session = {})
+      : ex_(std::move(ex)), session_(std::move(session)) {}
   executor_type get_executor() const noexcept { return ex_; }
 
   template <class Handler>
@@ -27,11 +31,12 @@ class fetch_initiation {
         boost::asio::prefer(boost::asio::get_associated_executor(handler, ex_),
                             boost::asio::execution::outstanding_work.tracked);
     initiate_fetch(boost::asio::any_io_executor(ex_), context_executor_of(ex_), std::move(work), std::move(req),
-                   fetch_handler(std::forward<Handler>(handler)));
+                   fetch_handler(std::forward<Handler>(handler)), session_);
   }
 
  private:
   Executor ex_;
+  std::shared_ptr<session_state> session_;
 };
 
 }  // namespace detail

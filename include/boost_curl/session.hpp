@@ -1,0 +1,121 @@
+#ifndef BOOST_CURL_SESSION_HPP
+#define BOOST_CURL_SESSION_HPP
+
+#include <boost_curl/async_fetch.hpp>
+#include <boost_curl/config.hpp>
+#include <boost_curl/detail/default_token.hpp>
+#include <boost_curl/detail/initiate_fetch.hpp>
+#include <boost_curl/error.hpp>
+#include <boost_curl/request.hpp>
+#include <boost_curl/response.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/execution_context.hpp>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+namespace boost_curl {
+
+/// What a session shares between its requests.
+struct session_options {
+  /// Keep cookies: Set-Cookie answers go into the session's jar, matching cookies are sent
+  /// with later requests (libcurl's cookie engine; domain, path, expiry and `secure` rules apply).
+  bool cookies = true;
+  /// Share resolved host names between the session's requests (libcurl's DNS cache).
+  bool share_dns_cache = true;
+  /// Share TLS session tickets, so new connections to a server resume instead of a full handshake.
+  bool share_tls_sessions = true;
+};
+
+/** A series of related requests: a cookie jar, shared DNS and TLS session caches, and
+    default settings, like a browser tab or a load-test's virtual user.
+
+    Requests of a session run on the same curl_service (and the same connection pools) as
+    every other request of its execution context; libcurl reuses a connection only for a
+    request whose TLS and authentication settings match. What a session keeps to itself is
+    its state: its cookies are never sent with another session's requests or with requests
+    of no session (those have no cookie engine at all).
+
+    Defaults: `defaults()` is a request template. make_request() copies it; async_fetch adds
+    its header fields to every request that does not set a field of that name itself.
+
+    Lifetime: a session is a handle. Operations in flight keep what they need alive:
+    destroying (or moving from) the session does not cancel them, and its cookie jar and
+    caches are freed when the last one completes.
+
+    Thread safety: async_fetch, cookies(), add_cookie() and clear_cookies() may be called from
+    any thread at once; defaults() must not be changed while another thread starts a fetch.
+*/
+class BOOST_CURL_DECL session {
+ public:
+  using executor_type = boost::asio::any_io_executor;
+
+  /// A session whose operations run on `ex`'s execution context (handlers default to `ex`).
+  /// Throws boost::system::system_error if libcurl cannot set up the shared state.
+  explicit session(const executor_type& ex, const session_options& options = {});
+
+  /// A session on an execution context (io_context&, thread_pool&).
+  template <class ExecutionContext,
+            std::enable_if_t<std::is_convertible_v<ExecutionContext&, boost::asio::execution_context&>, int> = 0>
+  explicit session(ExecutionContext& ctx, const session_options& options = {})
+      : session(executor_type(ctx.get_executor()), options) {}
+
+  session(session&&) noexcept;
+  session& operator=(session&&) noexcept;
+  ~session();
+
+  executor_type get_executor() const noexcept { return executor_; }
+  const session_options& options() const noexcept;
+
+  /// The request template: its header fields are added to every request of this session
+  /// that lacks them; make_request() copies all of it.
+  request& defaults() noexcept;
+  const request& defaults() const noexcept;
+
+  /// A copy of defaults() for `method` and `url`.
+  request make_request(http::verb method, std::string url) const;
+
+  /// The cookie jar, one line per cookie in Netscape cookie-file format:
+  /// domain, include-subdomains, path, secure, expiry (epoch seconds, 0 = session cookie),
+  /// name, value, separated by tabs (domains of HttpOnly cookies start with "#HttpOnly_").
+  std::vector<std::string> cookies() const;
+
+  /// Adds a cookie, given either as a Netscape cookie-file line or as a header line
+  /// "Set-Cookie: name=value; domain=example.com; path=/" (a domain is needed there).
+  /// error::invalid_request for an empty line, a line with CR/LF, or cookies turned off.
+  error_code add_cookie(std::string_view line);
+
+  /// Empties the cookie jar.
+  void clear_cookies();
+
+  /// async_fetch(*this, req, token).
+  template <BOOST_ASIO_COMPLETION_TOKEN_FOR(detail::fetch_signature)
+                CompletionToken = detail::default_token_t<executor_type>>
+  auto async_fetch(request req, CompletionToken&& token = CompletionToken{});
+
+  /// The shared state, for the library's own use.
+  const std::shared_ptr<detail::session_state>& state() const noexcept { return state_; }
+
+ private:
+  executor_type executor_;
+  std::shared_ptr<detail::session_state> state_;
+};
+
+/** Perform one HTTP exchange as part of session `s` (see async_fetch(ex_or_ctx, ...) for
+    everything else: completion, cancellation, errors). The handler's default executor is
+    the session's. `s` need not outlive the operation.
+*/
+template <BOOST_ASIO_COMPLETION_TOKEN_FOR(detail::fetch_signature)
+              CompletionToken = detail::default_token_t<session::executor_type>>
+auto async_fetch(session& s, request req, CompletionToken&& token = CompletionToken{});
+
+}  // namespace boost_curl
+
+#include <boost_curl/impl/session.hpp>
+
+#endif
