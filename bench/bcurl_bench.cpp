@@ -1,11 +1,13 @@
 // bcurl-bench URL TOTAL CONCURRENCY [--style callback|coroutine] [--threads N] [--ca FILE]
-//             [--http 1.1|2|h2c] [--per-multi N]
+//             [--http 1.1|2|h2c] [--per-multi N] [--sessions N]
 //
 // Keeps CONCURRENCY fetches in flight with async_fetch (a fresh request per fetch, bodies
 // read into the response as a user would) until TOTAL responses arrived, then prints
 //   requests=N seconds=S rps=R errors=E bytes=B
 // the line ../shared/bench/compare.sh reads. With --threads N, N io_contexts each run on
-// their own thread and share the work.
+// their own thread and share the work. With --sessions N, each context has N sessions
+// (cookie jar, shared DNS and TLS session caches) and every fetch goes through one of them,
+// the slots spread round-robin: what a load test's virtual users do.
 
 #include <boost_curl.hpp>
 
@@ -43,6 +45,7 @@ struct config {
   std::string ca_file;
   boost_curl::http_version version = boost_curl::http_version::default_version;
   long per_multi = -1;  // curl_service::set_transfers_per_multi; -1 = the default
+  long sessions = 0;    // per context; 0 = fetches of no session
 };
 
 struct counters {
@@ -70,21 +73,27 @@ void account(counters& c, const boost_curl::error_code& ec, const boost_curl::re
 // Callback style: each completion starts the next fetch of its slot.
 struct callback_loop {
   asio::io_context& ioc;
+  boost_curl::session* session;  // null: no session
   const config& cfg;
   counters& c;
   void next() {
     if (!claim(cfg, c)) return;
-    boost_curl::async_fetch(ioc, make_request(cfg), [this](boost_curl::error_code ec, boost_curl::response r) {
+    auto on_done = [this](boost_curl::error_code ec, boost_curl::response r) {
       account(c, ec, r);
       next();
-    });
+    };
+    if (session)
+      session->async_fetch(make_request(cfg), std::move(on_done));
+    else
+      boost_curl::async_fetch(ioc, make_request(cfg), std::move(on_done));
   }
 };
 
-asio::awaitable<void> coroutine_loop(const config& cfg, counters& c) {
+asio::awaitable<void> coroutine_loop(const config& cfg, counters& c, boost_curl::session* session) {
   auto ex = co_await asio::this_coro::executor;
   while (claim(cfg, c)) {
-    auto [ec, r] = co_await boost_curl::async_fetch(ex, make_request(cfg), asio::as_tuple(asio::use_awaitable));
+    auto [ec, r] = session ? co_await session->async_fetch(make_request(cfg), asio::as_tuple(asio::use_awaitable))
+                           : co_await boost_curl::async_fetch(ex, make_request(cfg), asio::as_tuple(asio::use_awaitable));
     account(c, ec, r);
   }
 }
@@ -119,7 +128,7 @@ int run(int argc, char** argv) {
   if (argc < 4) {
     std::fprintf(stderr,
                  "usage: %s URL TOTAL CONCURRENCY [--style callback|coroutine] [--threads N] [--ca FILE] "
-                 "[--http 1.1|2|h2c] [--per-multi N]\n",
+                 "[--http 1.1|2|h2c] [--per-multi N] [--sessions N]\n",
                  argv[0]);
     return 2;
   }
@@ -137,6 +146,8 @@ int run(int argc, char** argv) {
       cfg.ca_file = argv[i + 1];
     else if (!std::strcmp(argv[i], "--per-multi"))  // transfers per multi handle, 0 = one handle
       cfg.per_multi = std::atol(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--sessions"))  // sessions per context, 0 = none
+      cfg.sessions = std::max(0L, std::atol(argv[i + 1]));
     else if (!std::strcmp(argv[i], "--http"))  // 1.1, 2 (ALPN / upgrade) or h2c (prior knowledge)
       cfg.version = !std::strcmp(argv[i + 1], "1.1") ? boost_curl::http_version::http1_1
                     : !std::strcmp(argv[i + 1], "2") ? boost_curl::http_version::http2
@@ -147,18 +158,23 @@ int run(int argc, char** argv) {
   counters c;
   std::vector<std::unique_ptr<asio::io_context>> contexts;
   std::vector<std::unique_ptr<callback_loop>> loops;
+  std::vector<std::vector<boost_curl::session>> sessions(cfg.threads);
   for (unsigned t = 0; t < cfg.threads; ++t) {
     contexts.push_back(std::make_unique<asio::io_context>(1));
     if (cfg.per_multi >= 0)
       asio::use_service<boost_curl::curl_service>(*contexts.back()).set_transfers_per_multi(std::size_t(cfg.per_multi));
+    for (long k = 0; k < cfg.sessions; ++k) sessions[t].emplace_back(*contexts.back());
   }
   const auto t0 = std::chrono::steady_clock::now();
   for (long i = 0; i < cfg.concurrency; ++i) {
-    asio::io_context& ioc = *contexts[static_cast<std::size_t>(i) % contexts.size()];
+    const std::size_t t = static_cast<std::size_t>(i) % contexts.size();
+    asio::io_context& ioc = *contexts[t];
+    boost_curl::session* session =
+        sessions[t].empty() ? nullptr : &sessions[t][static_cast<std::size_t>(i) / contexts.size() % sessions[t].size()];
     if (cfg.coroutine) {
-      asio::co_spawn(ioc, coroutine_loop(cfg, c), asio::detached);
+      asio::co_spawn(ioc, coroutine_loop(cfg, c, session), asio::detached);
     } else {
-      loops.push_back(std::make_unique<callback_loop>(callback_loop{ioc, cfg, c}));
+      loops.push_back(std::make_unique<callback_loop>(callback_loop{ioc, session, cfg, c}));
       loops.back()->next();
     }
   }

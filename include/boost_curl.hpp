@@ -8,6 +8,7 @@
 #include <boost_curl/error.hpp>
 #include <boost_curl/request.hpp>
 #include <boost_curl/response.hpp>
+#include <boost_curl/response_headers.hpp>
 #include <boost_curl/session.hpp>
 #include <boost_curl/version.hpp>
 

@@ -2,8 +2,8 @@
 #define BOOST_CURL_RESPONSE_HPP
 
 #include <boost_curl/config.hpp>
+#include <boost_curl/response_headers.hpp>
 
-#include <boost/beast/http/fields.hpp>
 #include <boost/beast/http/status.hpp>
 
 #include <chrono>
@@ -30,7 +30,7 @@ struct timings {
 /// `error_message`, libcurl's own explanation of the failure.
 struct response {
   http::status status = http::status::unknown;  ///< final response's status (any 3-digit code)
-  http::fields headers;  ///< final response's header fields, in order, repeated ones kept
+  response_headers headers;  ///< final response's header fields, in order, repeated ones kept (parsed on first use)
   std::string body;      ///< decoded body (see request::decompress)
 
   std::string effective_url;     ///< URL of the final response (after redirects)

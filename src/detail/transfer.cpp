@@ -2,11 +2,10 @@
 
 #include "session_state.hpp"
 
-#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/field.hpp>
 
 #include <algorithm>
-#include <charconv>
+#include <cstring>
 #include <new>
 #include <string>
 #include <string_view>
@@ -18,7 +17,10 @@ namespace {
 // the word of a server that may lie.
 constexpr std::size_t max_reserve = std::size_t(64) << 20;
 
-bool has_crlf(std::string_view s) noexcept { return s.find_first_of("\r\n") != std::string_view::npos; }
+// Two memchr scans: find_first_of("\r\n") would search the set once per character.
+bool has_crlf(std::string_view s) noexcept {
+  return s.find('\r') != std::string_view::npos || s.find('\n') != std::string_view::npos;
+}
 
 long curl_http_version(http_version v) noexcept {
   switch (v) {
@@ -51,13 +53,6 @@ std::chrono::microseconds time_info(CURL* easy, CURLINFO what) noexcept {
 bool h2c_reuse_works() noexcept {
   static const bool works = curl_version_info(CURLVERSION_NOW)->version_num >= 0x080000;
   return works;
-}
-
-std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-    s.remove_suffix(1);
-  return s;
 }
 
 // Every setopt below takes a value libcurl accepts unless it is out of memory or the
@@ -131,6 +126,7 @@ error_code transfer::prepare(request&& req) {
     needs_reset_ = false;
   }
   response_ = response{};
+  header_block_.clear();
   header_list_.reset();
   body_limit_hit_ = false;
   error_buffer_[0] = '\0';
@@ -151,7 +147,8 @@ error_code transfer::apply(request& req) {
   };
 
   if (has_crlf(req.url)) return error::invalid_request;
-  set(CURLOPT_URL, req.url.c_str());
+  set(CURLOPT_URL, req.url.c_str());  // libcurl copies it
+  url_ = std::move(req.url);         // most often the effective URL too: see finish()
   if (was.protocols != req.protocols) {
     set(CURLOPT_PROTOCOLS_STR, req.protocols.c_str());
     set(CURLOPT_REDIR_PROTOCOLS_STR, req.protocols.c_str());
@@ -264,6 +261,20 @@ std::size_t transfer::on_write(char* data, std::size_t size, std::size_t count, 
   auto* t = static_cast<transfer*>(self);
   const std::size_t n = size * count;
   std::string& body = t->response_.body;
+  if (body.capacity() <= std::string().capacity()) {
+    // First bytes: reserve the announced length, but never more than this on the word of a
+    // server that may lie.
+    curl_off_t length = -1;
+    curl_easy_getinfo(t->easy_.get(), CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+    if (length > 0) {
+      const std::size_t cap = t->max_body_ ? std::min(t->max_body_, max_reserve) : max_reserve;
+      try {
+        body.reserve(std::min(static_cast<std::size_t>(length), cap));
+      } catch (...) {
+        return 0;
+      }
+    }
+  }
   if (t->max_body_ != 0 && n > t->max_body_ - std::min(t->max_body_, body.size())) {
     t->body_limit_hit_ = true;
     return 0;  // makes libcurl abort this transfer with CURLE_WRITE_ERROR
@@ -276,28 +287,20 @@ std::size_t transfer::on_write(char* data, std::size_t size, std::size_t count, 
   return n;
 }
 
+// Header lines are only collected here; response_headers parses them if and when the
+// user looks (see response_headers.hpp).
 std::size_t transfer::on_header(char* data, std::size_t size, std::size_t count, void* self) noexcept {
   auto* t = static_cast<transfer*>(self);
   const std::size_t n = size * count;
-  std::string_view line(data, n);
+  std::string& block = t->header_block_;
   try {
-    if (line.substr(0, 5) == "HTTP/") {
+    if (n >= 5 && std::memcmp(data, "HTTP/", 5) == 0) {
       // A new response begins (after a redirect, an interim 1xx, a proxy's CONNECT reply):
       // only the final one's fields are kept.
-      t->response_.headers.clear();
-      return n;
-    }
-    const auto colon = line.find(':');
-    if (colon == std::string_view::npos || colon == 0) return n;  // blank line ending the block, or junk
-    std::string_view name = line.substr(0, colon), value = trim(line.substr(colon + 1));
-    t->response_.headers.insert(name, value);
-    if (boost::beast::iequals(name, "content-length")) {
-      std::size_t length = 0;
-      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), length);
-      if (ec == std::errc{} && end == value.data() + value.size()) {
-        std::size_t cap = t->max_body_ ? std::min(t->max_body_, max_reserve) : max_reserve;
-        t->response_.body.reserve(std::min(length, cap));
-      }
+      if (block.capacity() < 512) block.reserve(512);
+      block.assign(data, n);
+    } else {
+      block.append(data, n);
     }
   } catch (...) {
     return 0;  // out of memory: abort the transfer rather than lose a field silently
@@ -318,7 +321,13 @@ error_code transfer::finish(CURLcode result) {
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
   r.status = static_cast<http::status>(code);
   char* url = nullptr;
-  if (curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK && url) r.effective_url = url;
+  if (curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK && url) {
+    if (url_ == url)
+      r.effective_url = std::move(url_);  // no redirect: spares a copy
+    else
+      r.effective_url = url;
+  }
+  url_.clear();
   long version = 0;
   curl_easy_getinfo(h, CURLINFO_HTTP_VERSION, &version);
   r.version = beast_version(version);
@@ -335,6 +344,9 @@ error_code transfer::finish(CURLcode result) {
   r.time.first_byte = time_info(h, CURLINFO_STARTTRANSFER_TIME_T);
   r.time.total = time_info(h, CURLINFO_TOTAL_TIME_T);
   r.time.redirect = time_info(h, CURLINFO_REDIRECT_TIME_T);
+
+  r.headers = response_headers(std::move(header_block_));
+  header_block_.clear();
 
   // The request's fields and body are no longer needed; free them now, not at reuse.
   header_list_.reset();
