@@ -29,22 +29,22 @@ void parse_into(std::string_view raw, http::fields& out) {
 }  // namespace
 
 response_headers::response_headers(const response_headers& other) : raw_(other.raw_), state_(unparsed) {
-  if (raw_.empty() || other.state_.load(std::memory_order_acquire) == parsed) {
-    fields_ = other.fields();  // may have been edited: copy what it holds now
+  if (other.state_.load(std::memory_order_acquire) == parsed) {
+    fields_ = std::make_unique<http::fields>(*other.fields_);  // may have been edited: copy what it holds
     state_.store(parsed, std::memory_order_relaxed);
   }
 }
 
-// Unparsed fields are empty: only parsed ones are moved (a response is moved several times
-// on its way to the handler, and moving a Beast fields is not free). A moved-from Beast fields
-// is empty, as if default constructed; so is the source here.
+// The source is left empty and unparsed, as if default constructed.
 response_headers::response_headers(response_headers&& other) noexcept
-    : raw_(std::move(other.raw_)), state_(other.state_.load(std::memory_order_acquire)) {
-  if (state_.load(std::memory_order_relaxed) == parsed && other.fields_.begin() != other.fields_.end())
-    fields_ = std::move(other.fields_);
+    : raw_(std::move(other.raw_)),
+      fields_(std::move(other.fields_)),
+      state_(other.state_.load(std::memory_order_acquire)) {
   other.raw_.clear();
-  other.state_.store(parsed, std::memory_order_relaxed);
+  other.state_.store(unparsed, std::memory_order_relaxed);
 }
+
+response_headers::~response_headers() = default;
 
 response_headers& response_headers::operator=(const response_headers& other) {
   if (this != &other) *this = response_headers(other);
@@ -54,14 +54,10 @@ response_headers& response_headers::operator=(const response_headers& other) {
 response_headers& response_headers::operator=(response_headers&& other) noexcept {
   if (this == &other) return *this;
   raw_ = std::move(other.raw_);
-  const unsigned char state = other.state_.load(std::memory_order_acquire);
-  if (state == parsed && other.fields_.begin() != other.fields_.end())
-    fields_ = std::move(other.fields_);
-  else
-    fields_.clear();
-  state_.store(state, std::memory_order_release);
+  fields_ = std::move(other.fields_);
+  state_.store(other.state_.load(std::memory_order_acquire), std::memory_order_release);
   other.raw_.clear();
-  other.state_.store(parsed, std::memory_order_relaxed);
+  other.state_.store(unparsed, std::memory_order_relaxed);
   return *this;
 }
 
@@ -70,9 +66,10 @@ void response_headers::parse_once() const {
     unsigned char expected = unparsed;
     if (state_.compare_exchange_strong(expected, parsing, std::memory_order_acquire)) {
       try {
-        parse_into(raw_, fields_);
+        auto parsed_fields = std::make_unique<http::fields>();
+        parse_into(raw_, *parsed_fields);
+        fields_ = std::move(parsed_fields);
       } catch (...) {
-        fields_.clear();
         state_.store(unparsed, std::memory_order_release);
         throw;
       }

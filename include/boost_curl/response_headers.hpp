@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -33,24 +34,24 @@ class BOOST_CURL_DECL response_headers {
  public:
   using const_iterator = http::fields::const_iterator;
 
-  response_headers() noexcept : state_(parsed) {}
+  response_headers() noexcept : state_(unparsed) {}
   /// From the header lines as received, each ending in CRLF (the status line may lead).
-  explicit response_headers(std::string raw) noexcept : raw_(std::move(raw)), state_(raw_.empty() ? parsed : unparsed) {}
+  explicit response_headers(std::string raw) noexcept : raw_(std::move(raw)), state_(unparsed) {}
 
   response_headers(const response_headers& other);
   response_headers(response_headers&& other) noexcept;
   response_headers& operator=(const response_headers& other);
   response_headers& operator=(response_headers&& other) noexcept;
-  ~response_headers() = default;
+  ~response_headers();
 
   /// The fields as an `http::fields` (parsed on first use).
   const http::fields& fields() const {
     if (state_.load(std::memory_order_acquire) != parsed) parse_once();
-    return fields_;
+    return *fields_;
   }
   http::fields& fields() {
     if (state_.load(std::memory_order_acquire) != parsed) parse_once();
-    return fields_;
+    return *fields_;
   }
   operator const http::fields&() const { return fields(); }
 
@@ -78,8 +79,11 @@ class BOOST_CURL_DECL response_headers {
   enum : unsigned char { unparsed, parsing, parsed };
   void parse_once() const;
 
+  // The parsed fields live on the heap, created by the first parse: a response is moved
+  // several times on its way to the handler, and an unparsed one then moves a string and a
+  // null pointer, not a Beast fields.
   std::string raw_;
-  mutable http::fields fields_;
+  mutable std::unique_ptr<http::fields> fields_;  // set once state_ is parsed
   mutable std::atomic<unsigned char> state_;
 };
 
