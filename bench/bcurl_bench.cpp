@@ -30,6 +30,7 @@
 #include <cstring>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 namespace asio = boost::asio;
@@ -92,9 +93,13 @@ struct callback_loop {
 asio::awaitable<void> coroutine_loop(const config& cfg, counters& c, boost_curl::session* session) {
   auto ex = co_await asio::this_coro::executor;
   while (claim(cfg, c)) {
-    auto [ec, r] = session ? co_await session->async_fetch(make_request(cfg), asio::as_tuple(asio::use_awaitable))
-                           : co_await boost_curl::async_fetch(ex, make_request(cfg), asio::as_tuple(asio::use_awaitable));
-    account(c, ec, r);
+    // Not a conditional expression with a co_await in each branch: g++ 12 miscompiles that.
+    std::tuple<boost_curl::error_code, boost_curl::response> result;
+    if (session)
+      result = co_await session->async_fetch(make_request(cfg), asio::as_tuple(asio::use_awaitable));
+    else
+      result = co_await boost_curl::async_fetch(ex, make_request(cfg), asio::as_tuple(asio::use_awaitable));
+    account(c, std::get<0>(result), std::get<1>(result));
   }
 }
 
@@ -125,34 +130,47 @@ int main(int argc, char** argv) {
 }
 
 int run(int argc, char** argv) {
-  if (argc < 4) {
+  // Options may come before the three positional arguments too (compare.sh appends
+  // URL TOTAL CONCURRENCY to the command it is given).
+  config cfg;
+  if (const char* ca = std::getenv("BENCH_CAINFO")) cfg.ca_file = ca;
+  std::vector<const char*> positional;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strncmp(argv[i], "--", 2) != 0 || i + 1 >= argc) {
+      positional.push_back(argv[i]);
+      continue;
+    }
+    const char* name = argv[i];
+    const char* value = argv[++i];
+    if (!std::strcmp(name, "--style"))
+      cfg.coroutine = !std::strcmp(value, "coroutine");
+    else if (!std::strcmp(name, "--threads"))
+      cfg.threads = std::max(1, std::atoi(value));
+    else if (!std::strcmp(name, "--ca"))
+      cfg.ca_file = value;
+    else if (!std::strcmp(name, "--per-multi"))  // transfers per multi handle, 0 = one handle
+      cfg.per_multi = std::atol(value);
+    else if (!std::strcmp(name, "--sessions"))  // sessions per context, 0 = none
+      cfg.sessions = std::max(0L, std::atol(value));
+    else if (!std::strcmp(name, "--http"))  // 1.1, 2 (ALPN / upgrade) or h2c (prior knowledge)
+      cfg.version = !std::strcmp(value, "1.1") ? boost_curl::http_version::http1_1
+                    : !std::strcmp(value, "2") ? boost_curl::http_version::http2
+                    : boost_curl::http_version::http2_prior_knowledge;
+    else {
+      std::fprintf(stderr, "unknown option %s\n", name);
+      return 2;
+    }
+  }
+  if (positional.size() != 3) {
     std::fprintf(stderr,
                  "usage: %s URL TOTAL CONCURRENCY [--style callback|coroutine] [--threads N] [--ca FILE] "
                  "[--http 1.1|2|h2c] [--per-multi N] [--sessions N]\n",
                  argv[0]);
     return 2;
   }
-  config cfg;
-  cfg.url = argv[1];
-  cfg.total = std::atol(argv[2]);
-  cfg.concurrency = std::max(1L, std::atol(argv[3]));
-  if (const char* ca = std::getenv("BENCH_CAINFO")) cfg.ca_file = ca;
-  for (int i = 4; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--style"))
-      cfg.coroutine = !std::strcmp(argv[i + 1], "coroutine");
-    else if (!std::strcmp(argv[i], "--threads"))
-      cfg.threads = std::max(1, std::atoi(argv[i + 1]));
-    else if (!std::strcmp(argv[i], "--ca"))
-      cfg.ca_file = argv[i + 1];
-    else if (!std::strcmp(argv[i], "--per-multi"))  // transfers per multi handle, 0 = one handle
-      cfg.per_multi = std::atol(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--sessions"))  // sessions per context, 0 = none
-      cfg.sessions = std::max(0L, std::atol(argv[i + 1]));
-    else if (!std::strcmp(argv[i], "--http"))  // 1.1, 2 (ALPN / upgrade) or h2c (prior knowledge)
-      cfg.version = !std::strcmp(argv[i + 1], "1.1") ? boost_curl::http_version::http1_1
-                    : !std::strcmp(argv[i + 1], "2") ? boost_curl::http_version::http2
-                    : boost_curl::http_version::http2_prior_knowledge;
-  }
+  cfg.url = positional[0];
+  cfg.total = std::atol(positional[1]);
+  cfg.concurrency = std::max(1L, std::atol(positional[2]));
   raise_descriptor_limit();
 
   counters c;

@@ -18,7 +18,7 @@ run() {  # scheme path conc total [extra compare args]
   echo "### $scheme $path c=$conc n=$total" | tee -a "$out"
   echo '```' >>"$out"
   "$shared/bench/compare.sh" -r "$rounds" -n "$total" -c "$conc" -p "$path" -s "$scheme" \
-    boost_curl="$client" | tee -a "$out"
+    boost_curl="$client" boost_curl_session="$client --sessions 1" | tee -a "$out"
   echo '```' >>"$out"
 }
 echo "## $(date -u +%FT%TZ) $(uname -r) $(nproc) cores" >>"$out"
