@@ -54,7 +54,7 @@ struct request {
   http_version version = http_version::default_version;
   std::string protocols = "http,https";  ///< schemes allowed, also for redirects (curl syntax)
   bool decompress = false;               ///< send Accept-Encoding and decode gzip/deflate/br bodies
-  std::string proxy;                     ///< proxy URL; empty = libcurl's default (environment)
+  std::string proxy;                     ///< proxy URL; empty = the environment's (http_proxy, ...: read once)
   std::string unix_socket_path;          ///< connect to this Unix socket instead of TCP
 
   request() = default;

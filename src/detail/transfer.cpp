@@ -1,5 +1,6 @@
 #include "transfer.hpp"
 
+#include "proxy_environment.hpp"
 #include "session_state.hpp"
 
 #include <boost/beast/http/field.hpp>
@@ -94,6 +95,11 @@ void transfer::set_fixed_options() {
   curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, hooks_.owner);
   curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, hooks_.close);
   curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, hooks_.owner);
+  // No proxy variables in the environment: say so once, instead of libcurl looking them up
+  // for every request (see proxy_environment.hpp). apply() keeps PROXY in step.
+  const proxy_environment& env = proxy_environment_at_start();
+  if (!env.proxy) curl_easy_setopt(h, CURLOPT_PROXY, "");
+  if (!env.no_proxy) curl_easy_setopt(h, CURLOPT_NOPROXY, "");
   if (session_) {
     curl_easy_setopt(h, CURLOPT_SHARE, session_->share());
     // An empty file name turns the cookie engine on without reading a file: received
@@ -250,7 +256,7 @@ error_code transfer::apply(request& req) {
     set(CURLOPT_ACCEPT_ENCODING, req.decompress ? "" : static_cast<const char*>(nullptr));
     was.decompress = req.decompress;
   }
-  set_string(CURLOPT_PROXY, was.proxy, req.proxy, nullptr);
+  set_string(CURLOPT_PROXY, was.proxy, req.proxy, proxy_environment_at_start().proxy ? nullptr : "");
   set_string(CURLOPT_UNIX_SOCKET_PATH, was.unix_socket_path, req.unix_socket_path, nullptr);
 
   if (set.first_error != CURLE_OK) return make_curl_error(set.first_error);

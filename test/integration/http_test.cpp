@@ -193,4 +193,22 @@ BOOST_AUTO_TEST_CASE(options_do_not_leak_between_requests) {
   BOOST_TEST(service().statistics().transfers_started == 14u);
 }
 
+BOOST_AUTO_TEST_CASE(explicit_proxy_is_used_and_dropped_again) {
+  // The origin stands in for a forward proxy: it routes the absolute-form target by its path.
+  request via_proxy(url("/echo").replace(0, url("").size(), "http://proxied.invalid"));
+  via_proxy.proxy = origin.base_url();
+  fetch_result r = fetch(ctx, via_proxy);
+  BOOST_TEST(!r.ec);
+  BOOST_TEST(r.resp.body.rfind("GET http://proxied.invalid/echo\n", 0) == 0u);
+  BOOST_TEST(r.resp.body.find("Host: proxied.invalid\n") != std::string::npos);
+  // The same pooled easy handle, now without a proxy: straight to a host that does not resolve.
+  request direct = via_proxy;
+  direct.proxy.clear();
+  fetch_result d = fetch(ctx, direct);
+  BOOST_TEST((d.ec == condition::name_resolution_failed));
+  // And a proxy again.
+  BOOST_TEST(!fetch(ctx, via_proxy).ec);
+  BOOST_TEST(service().statistics().transfers_started == 3u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -124,7 +124,13 @@ std::optional<std::string_view> query_param(std::string_view query, std::string_
 }
 
 // Splits a request target into path and query (without the '?').
+// Also accepts the absolute form a client sends to a proxy ("http://host/path"), so the
+// origin can stand in for a forward proxy in tests: routing uses the path.
 std::pair<std::string_view, std::string_view> split_target(std::string_view target) {
+  if (target.substr(0, 7) == "http://") {
+    const auto slash = target.find('/', 7);
+    target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
+  }
   auto q = target.find('?');
   if (q == std::string_view::npos)
     return {target, {}};
