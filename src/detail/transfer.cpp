@@ -153,8 +153,13 @@ error_code transfer::apply(request& req) {
   };
 
   if (has_crlf(req.url)) return error::invalid_request;
-  set(CURLOPT_URL, req.url.c_str());  // libcurl copies it
-  url_ = std::move(req.url);         // most often the effective URL too: see finish()
+  // libcurl keeps the URL set (a redirect followed changes only its transfer state), so a
+  // load generator's repeated URL is not copied again.
+  if (was.url != req.url) {
+    set(CURLOPT_URL, req.url.c_str());  // libcurl copies it
+    was.url = req.url;
+  }
+  url_ = std::move(req.url);  // most often the effective URL too: see finish()
   if (was.protocols != req.protocols) {
     set(CURLOPT_PROTOCOLS_STR, req.protocols.c_str());
     set(CURLOPT_REDIR_PROTOCOLS_STR, req.protocols.c_str());

@@ -97,7 +97,7 @@ class transfer {
     bool forbid_reuse = false;
     bool pipewait = false;
     bool decompress = false;
-    std::string ca_file, proxy, unix_socket_path;
+    std::string url, ca_file, proxy, unix_socket_path;
     std::string protocols = "\x01";  // no request has this: the first one always sets them
   };
 

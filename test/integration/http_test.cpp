@@ -111,6 +111,22 @@ BOOST_AUTO_TEST_CASE(redirects_followed_when_asked) {
   BOOST_TEST(r.resp.headers.count(http::field::location) == 0u);  // only the final response's fields
 }
 
+BOOST_AUTO_TEST_CASE(same_url_again_after_a_followed_redirect) {
+  // The pooled easy handle keeps the URL it was given (not set again when unchanged): the
+  // second request must start from it, not from where the first one's redirects ended.
+  request req(url("/redirect/2"));
+  req.follow_redirects = true;
+  for (int i = 0; i < 2; ++i) {
+    fetch_result r = fetch(ctx, req);
+    BOOST_TEST(r.resp.redirect_count == 2);
+    BOOST_TEST(r.resp.effective_url == url("/redirect/0"));
+  }
+  fetch_result plain = fetch(ctx, request(url("/redirect/2")));  // same URL, not followed
+  BOOST_TEST(plain.resp.status_code() == 302u);
+  BOOST_TEST(plain.resp.effective_url == url("/redirect/2"));
+  BOOST_TEST(service().statistics().transfers_started == 3u);
+}
+
 BOOST_AUTO_TEST_CASE(redirect_loop_is_an_error) {
   request req(url("/redirect-loop"));
   req.follow_redirects = true;
