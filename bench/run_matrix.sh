@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs ../shared/bench/compare.sh over the matrix of bench/README.md and appends the tables to
 # bench/results/<date>.md. Needs a Release build of bcurl-bench (BUILD=build/release by default).
-#   bench/run_matrix.sh [quick]     quick: fewer requests and rounds, for a smoke check
+#   [ROUNDS=N] bench/run_matrix.sh [quick]     quick: fewer requests and rounds, for a smoke check
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 shared=${BOOST_CURL_SHARED:-$root/../shared}
@@ -11,7 +11,7 @@ client="$build/bench/bcurl-bench"
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 mkdir -p "$root/bench/results"
 out="$root/bench/results/$(date +%Y-%m-%d).md"
-rounds=3 scale=1
+rounds=${ROUNDS:-3} scale=1
 [ "${1:-}" = quick ] && rounds=1 scale=10
 run() {  # scheme path conc total [extra compare args]
   local scheme=$1 path=$2 conc=$3 total=$(($4 / scale))

@@ -59,6 +59,7 @@ class worker {
         snapshot_timer_(ioc_),
         on_finished_(std::move(on_finished)) {
     free_slots_.reserve(concurrency);
+    for (unsigned i = 0; i < cfg_.sessions; ++i) sessions_.emplace_back(ioc_);
     for (unsigned s = concurrency; s-- > 0;) free_slots_.push_back(s);
     if (open_loop()) {
       // Open loop: this worker owns global request numbers index, index+T, index+2T ...
@@ -163,12 +164,14 @@ class worker {
       if (lag > late_threshold) ++result_.late_starts;
       result_.max_start_lag_us = std::max(result_.max_start_lag_us, to_us(lag));
     }
-    boost_curl::async_fetch(
-        ioc_, std::move(req),
-        asio::bind_cancellation_slot(slots_[s].cancel.slot(),
-                                     [this, s, intended, started](boost_curl::error_code ec, boost_curl::response r) {
-                                       complete(s, intended, started, ec, r);
-                                     }));
+    auto handler = asio::bind_cancellation_slot(
+        slots_[s].cancel.slot(), [this, s, intended, started](boost_curl::error_code ec, boost_curl::response r) {
+          complete(s, intended, started, ec, r);
+        });
+    if (sessions_.empty())
+      boost_curl::async_fetch(ioc_, std::move(req), std::move(handler));
+    else  // a virtual user per slot: its cookies follow it from request to request
+      sessions_[s % sessions_.size()].async_fetch(std::move(req), std::move(handler));
   }
 
   void complete(unsigned s, clock_type::time_point intended, clock_type::time_point started,
@@ -238,6 +241,7 @@ class worker {
   std::vector<slot> slots_;
   asio::io_context ioc_;
   std::vector<unsigned> free_slots_;
+  std::vector<boost_curl::session> sessions_;  // after ioc_: gone before it (operations keep their state)
   asio::steady_timer pacer_;
   asio::steady_timer snapshot_timer_;
   std::function<void()> on_finished_;
@@ -345,6 +349,7 @@ run_summary run_load(const load_config& cfg) {
   total.open_loop = open_loop;
   total.rate = cfg.rate;
   total.concurrency = cfg.concurrency;
+  total.sessions = cfg.sessions;
   total.threads = cfg.threads;
   for (std::size_t t = 0; t < workers.size(); ++t) {
     run_summary& r = workers[t]->result();

@@ -24,6 +24,7 @@ struct load_config {
   double rate = 0;  // requests per second; 0 = closed loop
   std::optional<std::chrono::nanoseconds> duration;
   unsigned threads = 1;
+  unsigned sessions = 0;  // per thread; request slot i uses session i % sessions; 0 = none
   bool progress = false;  // live line on stderr (the caller checks it is a terminal)
 };
 

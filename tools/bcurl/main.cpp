@@ -45,6 +45,7 @@ int run_load_mode(const bcurl::options& o) {
   cfg.rate = o.rate;
   cfg.duration = o.duration;
   cfg.threads = o.threads;
+  cfg.sessions = o.sessions;
   // The live line uses \r, which only makes sense on a terminal; logs get just the summary.
   cfg.progress = o.progress && ::isatty(STDERR_FILENO);
 

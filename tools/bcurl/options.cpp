@@ -118,6 +118,12 @@ std::vector<option_spec> make_specs() {
          o.threads = static_cast<unsigned>(*n);
          return {};
        }, load},
+      {0, "sessions", true, [](options& o, sv v) -> std::string {
+         auto n = parse_count(v);
+         if (!n || *n == 0 || *n > 100000) return "--sessions needs an integer in 1..100000";
+         o.sessions = static_cast<unsigned>(*n);
+         return {};
+       }, load},
       {0, "json", false, [](options& o, sv) -> std::string { o.json = true; return {}; }, load},
       {0, "no-progress", false, [](options& o, sv) -> std::string { o.progress = false; return {}; }},
       {'h', "help", false, [](options& o, sv) -> std::string { o.help = true; return {}; }},
@@ -282,6 +288,9 @@ load mode (any of these selects it):
                               latency counts from each scheduled time
       --duration SECONDS      stop starting requests after SECONDS
       --threads T             T threads, each with its own io_context (T <= C)
+      --sessions S            S virtual users per thread, each a boost_curl::session
+                              (own cookie jar, shared DNS/TLS caches); request slot i
+                              belongs to user i mod S
       --json                  print the summary as one JSON object
       --no-progress           no live progress line (shown only when stderr is a terminal)
   -h, --help                  this text

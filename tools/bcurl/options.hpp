@@ -47,6 +47,7 @@ struct options {
   double rate = 0;                 // requests per second; 0 = closed loop
   std::optional<std::chrono::nanoseconds> duration;
   unsigned threads = 1;
+  unsigned sessions = 0;           // virtual users per thread (boost_curl::session); 0 = none
   bool json = false;
   bool progress = true;            // --no-progress turns the live line off even on a terminal
 

@@ -144,7 +144,8 @@ std::string json_string(std::string_view s) {
 void print_text(std::ostream& out, const run_summary& s, bool verbose) {
   auto row = [&](const char* label, const std::string& value) { out << "  " << label << std::string(13 - std::string_view(label).size(), ' ') << value << '\n'; };
   out << "bcurl load test: " << join_urls(s.urls) << (s.interrupted ? "  (interrupted)" : "") << '\n';
-  const std::string threads = std::to_string(s.threads) + (s.threads == 1 ? " thread" : " threads");
+  std::string threads = std::to_string(s.threads) + (s.threads == 1 ? " thread" : " threads");
+  if (s.sessions) threads += ", " + std::to_string(s.sessions) + " sessions each";
   if (s.open_loop)
     row("mode", printf_string("open loop, %.6g req/s scheduled, at most %u in flight, ", s.rate, s.concurrency) + threads);
   else
@@ -195,7 +196,7 @@ void print_json(std::ostream& out, const run_summary& s) {
   out << "{\"urls\": [";
   for (std::size_t i = 0; i < s.urls.size(); ++i) out << (i ? ", " : "") << json_string(s.urls[i]);
   out << "], \"mode\": " << (s.open_loop ? "\"open\"" : "\"closed\"") << ", \"rate\": " << json_number(s.rate)
-      << ", \"concurrency\": " << s.concurrency << ", \"threads\": " << s.threads << ", \"requests\": " << s.requests
+      << ", \"concurrency\": " << s.concurrency << ", \"threads\": " << s.threads << ", \"sessions\": " << s.sessions << ", \"requests\": " << s.requests
       << ", \"ok\": " << s.ok << ", \"seconds\": " << json_number(s.seconds) << ", \"rps\": " << json_number(s.rps())
       << ", \"bytes\": " << s.bytes << ", \"connections\": " << s.connections << ", \"status\": {";
   bool first = true;

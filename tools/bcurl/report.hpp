@@ -34,6 +34,7 @@ struct run_summary {
   double rate = 0;  // scheduled requests per second (open loop)
   unsigned concurrency = 0;
   unsigned threads = 1;
+  unsigned sessions = 0;  // per thread
 
   // ---- what happened
   std::uint64_t requests = 0;  // completed, successfully or not
