@@ -6,7 +6,7 @@
 //   requests=N seconds=S rps=R errors=E bytes=B
 // the line ../shared/bench/compare.sh reads. With --threads N, N io_contexts each run on
 // their own thread and share the work. With --sessions N, each context has N sessions
-// (cookie jar, shared DNS and TLS session caches) and every fetch goes through one of them,
+// (cookie jar, shared TLS session cache) and every fetch goes through one of them,
 // the slots spread round-robin: what a load test's virtual users do.
 
 #include <boost_curl.hpp>

@@ -1,5 +1,8 @@
 #include <boost_curl/response_headers.hpp>
 
+#include <cstdint>
+#include <limits>
+#include <string>
 #include <thread>
 
 namespace boost_curl {
@@ -12,9 +15,37 @@ std::string_view trim(std::string_view s) noexcept {
   return s;
 }
 
+// Beast stores a field's offsets in 16 bits and throws std::length_error for a name or value
+// of 65 534 bytes or more; libcurl accepts header lines up to 100 KiB.
+constexpr std::size_t max_beast_part = std::numeric_limits<std::uint16_t>::max() - 2;
+
+// Obsolete line folding (RFC 9112 5.2): a line starting with a space or tab continues the
+// previous one. Replaces each fold (CRLF + leading whitespace) by one space; rare, so only
+// done when a fold is present.
+std::string unfold(std::string_view raw) {
+  std::string out;
+  out.reserve(raw.size());
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    if (raw[i] == '\r' && i + 2 < raw.size() && raw[i + 1] == '\n' && (raw[i + 2] == ' ' || raw[i + 2] == '\t')) {
+      i += 2;
+      while (i + 1 < raw.size() && (raw[i + 1] == ' ' || raw[i + 1] == '\t')) ++i;
+      out += ' ';
+      continue;
+    }
+    out += raw[i];
+  }
+  return out;
+}
+
+bool has_fold(std::string_view raw) noexcept {
+  return raw.find("\n ") != std::string_view::npos || raw.find("\n\t") != std::string_view::npos;
+}
+
 // Adds the "Name: value" lines of `raw` to `out`. Status lines, the blank line ending the
-// block, obsolete folded continuations and lines without a name are skipped.
+// block, lines without a name and fields too large for Beast are skipped (raw() keeps them).
 void parse_into(std::string_view raw, http::fields& out) {
+  std::string unfolded;
+  if (has_fold(raw)) raw = unfolded = unfold(raw);
   while (!raw.empty()) {
     const std::size_t eol = raw.find('\n');
     std::string_view line = raw.substr(0, eol);
@@ -22,7 +53,9 @@ void parse_into(std::string_view raw, http::fields& out) {
     if (line.empty() || line.front() == ' ' || line.front() == '\t' || line.substr(0, 5) == "HTTP/") continue;
     const std::size_t colon = line.find(':');
     if (colon == std::string_view::npos || colon == 0) continue;
-    out.insert(line.substr(0, colon), trim(line.substr(colon + 1)));
+    const std::string_view name = line.substr(0, colon), value = trim(line.substr(colon + 1));
+    if (name.size() > max_beast_part || value.size() > max_beast_part) continue;
+    out.insert(name, value);
   }
 }
 

@@ -2,6 +2,8 @@
 
 #include "detail/session_state.hpp"
 
+#include <boost/assert.hpp>
+
 namespace boost_curl {
 
 session::session(const executor_type& ex, const session_options& options)
@@ -11,22 +13,43 @@ session::session(session&&) noexcept = default;
 session& session::operator=(session&&) noexcept = default;
 session::~session() = default;
 
-const session_options& session::options() const noexcept { return state_->options(); }
+// Every member below needs the state a moved-from session no longer has.
 
-request& session::defaults() noexcept { return state_->defaults(); }
-const request& session::defaults() const noexcept { return state_->defaults(); }
+const session_options& session::options() const noexcept {
+  BOOST_ASSERT(state_);
+  return state_->options();
+}
+
+request& session::defaults() noexcept {
+  BOOST_ASSERT(state_);
+  return state_->defaults();
+}
+const request& session::defaults() const noexcept {
+  BOOST_ASSERT(state_);
+  return state_->defaults();
+}
 
 request session::make_request(http::verb method, std::string url) const {
+  BOOST_ASSERT(state_);
   request r = state_->defaults();
   r.method = method;
   r.url = std::move(url);
   return r;
 }
 
-std::vector<std::string> session::cookies() const { return state_->cookies(); }
+std::vector<std::string> session::cookies() const {
+  BOOST_ASSERT(state_);
+  return state_->cookies();
+}
 
-error_code session::add_cookie(std::string_view line) { return state_->add_cookie(line); }
+error_code session::add_cookie(std::string_view line) {
+  BOOST_ASSERT(state_);
+  return state_->add_cookie(line);
+}
 
-void session::clear_cookies() { state_->clear_cookies(); }
+void session::clear_cookies() {
+  BOOST_ASSERT(state_);
+  state_->clear_cookies();
+}
 
 }  // namespace boost_curl

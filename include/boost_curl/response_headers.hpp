@@ -29,6 +29,11 @@ namespace http = boost::beast::http;
     Const access is thread-safe, as for standard containers: the first parse is done once,
     whichever thread asks first. Non-const `fields()` gives a modifiable `http::fields`;
     `raw()` keeps the block as received.
+
+    Parsing: obsolete folded lines are joined to the line before with one space; status
+    lines and lines without a name are skipped, and so are fields whose name or value is
+    65 534 bytes or more (Beast cannot store them; libcurl accepts header lines up to
+    100 KiB): they remain in raw().
 */
 class BOOST_CURL_DECL response_headers {
  public:

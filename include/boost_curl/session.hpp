@@ -26,13 +26,18 @@ struct session_options {
   /// Keep cookies: Set-Cookie answers go into the session's jar, matching cookies are sent
   /// with later requests (libcurl's cookie engine; domain, path, expiry and `secure` rules apply).
   bool cookies = true;
-  /// Share resolved host names between the session's requests (libcurl's DNS cache).
-  bool share_dns_cache = true;
+  /// Share resolved host names between the session's requests across multi handles. Off by
+  /// default: each multi handle already caches names for all its requests, and libcurl 7.88
+  /// releases a multiplexed (HTTP/2) connection's DNS entry through whichever transfer finishes
+  /// last, under that transfer's share lock; when such connections are also used by other
+  /// sessions and the context runs on several threads, that touches this cache without its lock.
+  /// Safe on one thread, or when the session's connections are not shared over HTTP/2.
+  bool share_dns_cache = false;
   /// Share TLS session tickets, so new connections to a server resume instead of a full handshake.
   bool share_tls_sessions = true;
 };
 
-/** A series of related requests: a cookie jar, shared DNS and TLS session caches, and
+/** A series of related requests: a cookie jar, a shared TLS session cache (DNS if asked), and
     default settings, like a browser tab or a load-test's virtual user.
 
     Requests of a session run on the same curl_service (and the same connection pools) as
@@ -50,6 +55,7 @@ struct session_options {
 
     Thread safety: async_fetch, cookies(), add_cookie() and clear_cookies() may be called from
     any thread at once; defaults() must not be changed while another thread starts a fetch.
+    A moved-from session may only be assigned to or destroyed.
 */
 class BOOST_CURL_DECL session {
  public:
@@ -85,9 +91,10 @@ class BOOST_CURL_DECL session {
   /// name, value, separated by tabs (domains of HttpOnly cookies start with "#HttpOnly_").
   std::vector<std::string> cookies() const;
 
-  /// Adds a cookie, given either as a Netscape cookie-file line or as a header line
-  /// "Set-Cookie: name=value; domain=example.com; path=/" (a domain is needed there).
-  /// error::invalid_request for an empty line, a line with CR/LF, or cookies turned off.
+  /// Adds a cookie, given either as a Netscape cookie-file line (7 tab-separated fields) or as
+  /// a header line "Set-Cookie: name=value; domain=example.com; path=/" (with its domain).
+  /// error::invalid_request for anything else (libcurl would drop it silently, or read
+  /// "ALL", "SESS", "FLUSH", "RELOAD" as commands), for CR/LF, or with cookies turned off.
   error_code add_cookie(std::string_view line);
 
   /// Empties the cookie jar.

@@ -34,10 +34,12 @@ std::pair<dev_t, ino_t> file_identity(int fd) noexcept {
   return {st.st_dev, st.st_ino};
 }
 
+// Names the operation, not the transfer: a transfer object may have moved on to another
+// operation, another driver (a session's), or been freed by the time a late cancellation runs.
+// Drivers live until the service shuts down, which clears every slot first.
 struct cancel_handler {
   multi_driver* driver;
-  transfer* target;
-  std::uint64_t generation;
+  std::uint64_t operation_id;
   void operator()(asio::cancellation_type_t type) const;
 };
 
@@ -45,8 +47,8 @@ struct cancel_handler {
 
 // Reached through cancel_handler; kept out of the class's public interface.
 struct multi_driver_access {
-  static void cancel(multi_driver& d, transfer* t, std::uint64_t generation, asio::cancellation_type_t type) {
-    d.cancel(t, generation, type);
+  static void cancel(multi_driver& d, std::uint64_t operation_id, asio::cancellation_type_t type) {
+    d.cancel(operation_id, type);
   }
 };
 
@@ -54,7 +56,7 @@ namespace {
 void cancel_handler::operator()(asio::cancellation_type_t type) const {
   // Copies first: cancelling clears the slot, which destroys this object.
   multi_driver* d = driver;
-  multi_driver_access::cancel(*d, target, generation, type);
+  multi_driver_access::cancel(*d, operation_id, type);
 }
 }  // namespace
 
@@ -118,10 +120,10 @@ void multi_driver::start(const asio::any_io_executor& io_executor, const asio::a
         t->op.work = std::move(work);
         t->op.io_executor = io_executor;
         t->op.session = std::move(session);
+        t->operation_id = ++stats_.transfers_started;
         t->op.slot = asio::get_associated_cancellation_slot(t->op.handler);
         if (t->op.slot.is_connected())
-          t->op.slot.template emplace<cancel_handler>(cancel_handler{this, t.get(), ++t->generation});
-        t->operation_id = ++stats_.transfers_started;
+          t->op.slot.template emplace<cancel_handler>(cancel_handler{this, t->operation_id});
         active_.push_back(std::move(t));
         load_.store(active_.size(), std::memory_order_relaxed);
         // Let libcurl start the transfer (connect, or send on a reused connection) without a
@@ -149,11 +151,17 @@ void multi_driver::start(const asio::any_io_executor& io_executor, const asio::a
   asio::post(io_executor, asio::append(std::move(handler), ec, response{}));
 }
 
-void multi_driver::cancel(transfer* t, std::uint64_t generation, asio::cancellation_type_t type) {
+void multi_driver::cancel(std::uint64_t operation_id, asio::cancellation_type_t type) {
   completions done;
   {
     std::lock_guard lock(mutex_);
-    if (shut_down_ || !t->active || t->generation != generation) return;
+    if (shut_down_) return;
+    // Cancellation is rare and a driver runs a few dozen transfers: a scan, never a pointer
+    // that may be stale.
+    transfer* t = nullptr;
+    for (const auto& candidate : active_)
+      if (candidate->operation_id == operation_id) t = candidate.get();
+    if (!t) return;  // completed already
     constexpr auto abort_any_time = asio::cancellation_type::terminal | asio::cancellation_type::partial;
     const bool honoured = (type & abort_any_time) != asio::cancellation_type::none ||
                           ((type & asio::cancellation_type::total) != asio::cancellation_type::none &&

@@ -101,7 +101,7 @@ class multi_driver {
   void on_wait(const std::shared_ptr<socket_entry>& entry, int direction, const error_code& ec);
   void on_timer_expired(unsigned generation, const error_code& ec);
   void on_soon();
-  void cancel(transfer* t, std::uint64_t generation, boost::asio::cancellation_type_t type);
+  void cancel(std::uint64_t operation_id, boost::asio::cancellation_type_t type);
   friend struct multi_driver_access;
 
   // With mutex_ held:

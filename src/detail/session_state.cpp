@@ -1,5 +1,6 @@
 #include "session_state.hpp"
 
+#include <boost/beast/core/string.hpp>
 #include <boost/system/system_error.hpp>
 
 #include <new>
@@ -50,10 +51,12 @@ void session_state::unlock(CURL*, curl_lock_data data, void* self) noexcept {
 }
 
 void session_state::apply_defaults(request& req) const {
-  for (const auto& field : defaults_.headers) {
-    const auto name = field.name_string();
-    if (req.headers.find(name) == req.headers.end()) req.headers.insert(name, field.value());
-  }
+  if (defaults_.headers.begin() == defaults_.headers.end()) return;
+  // Decided against the request as given, so a default repeated under one name is added whole.
+  std::vector<const http::fields::value_type*> missing;
+  for (const auto& field : defaults_.headers)
+    if (req.headers.find(field.name_string()) == req.headers.end()) missing.push_back(&field);
+  for (const auto* field : missing) req.headers.insert(field->name_string(), field->value());
 }
 
 std::unique_ptr<transfer> session_state::acquire(const socket_hooks& hooks) {
@@ -84,10 +87,34 @@ std::vector<std::string> session_state::cookies() const {
   return lines;
 }
 
+// What CURLOPT_COOKIELIST would take as a cookie: a Netscape cookie-file line (7 tab-separated
+// fields, a name) or a Set-Cookie header line naming its domain. Anything else it either reads
+// as a command ("ALL", "SESS", "FLUSH", "RELOAD" empty or write the jar) or drops silently, or
+// (a Set-Cookie line without a domain) stores for no particular host.
+bool acceptable_cookie_line(std::string_view line) noexcept {
+  if (line.empty() || line.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos) return false;
+  constexpr std::string_view set_cookie = "set-cookie:";
+  if (line.size() > set_cookie.size() && boost::beast::iequals(line.substr(0, set_cookie.size()), set_cookie)) {
+    // An attribute "; Domain=value" (after the first ';', whitespace allowed).
+    for (std::size_t semi = line.find(';'); semi != std::string_view::npos; semi = line.find(';', semi + 1)) {
+      std::size_t i = semi + 1;
+      while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+      if (i + 7 < line.size() && boost::beast::iequals(line.substr(i, 7), "domain=") && line[i + 7] != ';' &&
+          line[i + 7] != ' ')
+        return true;
+    }
+    return false;
+  }
+  std::size_t tabs = 0, last_tab = 0;
+  for (std::size_t i = 0; i < line.size(); ++i)
+    if (line[i] == '\t') ++tabs, last_tab = i;
+  if (tabs != 6) return false;
+  const std::size_t name_start = line.rfind('\t', last_tab - 1) + 1;
+  return last_tab > name_start && line.front() != '\t';
+}
+
 error_code session_state::add_cookie(std::string_view line) {
-  if (!options_.cookies || line.empty() || line.find_first_of("\r\n", 0) != std::string_view::npos ||
-      line.find('\0') != std::string_view::npos)
-    return error::invalid_request;
+  if (!options_.cookies || !acceptable_cookie_line(line)) return error::invalid_request;
   const std::string copy(line);
   std::lock_guard lock(mutex_);
   const CURLcode rc = curl_easy_setopt(cookie_handle_.get(), CURLOPT_COOKIELIST, copy.c_str());

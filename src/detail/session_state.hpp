@@ -32,6 +32,9 @@
 
 namespace boost_curl::detail {
 
+// Whether CURLOPT_COOKIELIST would store `line` as a cookie (see add_cookie).
+bool acceptable_cookie_line(std::string_view line) noexcept;
+
 class session_state {
  public:
   explicit session_state(const session_options& options);

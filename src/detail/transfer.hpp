@@ -68,9 +68,8 @@ class transfer {
 
   bool active = false;
   std::size_t active_index = 0;  // position in the driver's list of active transfers
-  std::uint64_t generation = 0;  // bumped per operation: a late cancellation must not hit the next one
   curl_socket_t opened_socket = CURL_SOCKET_BAD;  // a socket this operation opened (see multi_driver::remove)
-  std::uint64_t operation_id = 0;               // unique per operation within its driver
+  std::uint64_t operation_id = 0;               // unique per operation within its driver (cancellation names it)
 
  private:
   static std::size_t on_write(char* data, std::size_t size, std::size_t count, void* self) noexcept;

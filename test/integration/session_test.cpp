@@ -2,7 +2,11 @@
 
 #include "test_support.hpp"
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/deferred.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
 #include <optional>
@@ -100,6 +104,13 @@ BOOST_AUTO_TEST_CASE(cookie_jar_can_be_read_edited_and_cleared) {
 
   BOOST_TEST((s.add_cookie("") == error::invalid_request));
   BOOST_TEST((s.add_cookie("Set-Cookie: x=1\r\nX-Injected: 1") == error::invalid_request));
+  // What libcurl would read as a command, drop silently, or keep for no particular host:
+  BOOST_TEST((s.add_cookie("ALL") == error::invalid_request));
+  BOOST_TEST((s.add_cookie("flush") == error::invalid_request));
+  BOOST_TEST((s.add_cookie("Set-Cookie: nodomain=1; path=/") == error::invalid_request));
+  BOOST_TEST((s.add_cookie("127.0.0.1\tFALSE\t/\tFALSE\t0\tfive-fields") == error::invalid_request));
+  BOOST_TEST((s.add_cookie("127.0.0.1\tFALSE\t/\tFALSE\t0\t\tempty-name") == error::invalid_request));
+  BOOST_TEST(s.cookies().size() == 2u);  // nothing above changed the jar
 }
 
 BOOST_AUTO_TEST_CASE(cookies_can_be_turned_off) {
@@ -122,6 +133,15 @@ BOOST_AUTO_TEST_CASE(default_fields_are_added_unless_the_request_sets_them) {
   BOOST_TEST(echo.find("User-Agent: boost_curl-test\n") != std::string::npos);
   BOOST_TEST(echo.find("X-Team: mine\n") != std::string::npos);
   BOOST_TEST(echo.find("X-Team: default") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(repeated_default_fields_are_all_sent) {
+  session s(ctx);
+  s.defaults().headers.insert("X-Multi", "one");
+  s.defaults().headers.insert("X-Multi", "two");
+  const std::string echo = fetch_in(ctx, s, request(url("/echo"))).resp.body;
+  BOOST_TEST(echo.find("X-Multi: one\n") != std::string::npos);
+  BOOST_TEST(echo.find("X-Multi: two\n") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(make_request_copies_the_defaults) {
@@ -186,7 +206,9 @@ BOOST_AUTO_TEST_CASE(one_session_on_many_multi_handles_and_two_threads) {
   // relies on our lock callbacks (ThreadSanitizer checks them). Slow requests keep the
   // handles full, so the cookie checks between them land on several handles.
   service().set_transfers_per_multi(8);
-  session s(ctx);
+  session_options options;
+  options.share_dns_cache = true;  // HTTP/1.1 only here: safe, and its lock gets exercised too
+  session s(ctx, options);
   fetch_in(ctx, s, request(url("/cookie/set?sid=7")));
   constexpr int n = 60;
   std::atomic<int> slow_ok{0}, with_cookie{0}, calls{0};
@@ -220,6 +242,31 @@ BOOST_AUTO_TEST_CASE(cookies_set_by_concurrent_requests_all_land_in_the_jar) {
   const auto jar = s.cookies();
   BOOST_TEST(jar.size() == static_cast<std::size_t>(n));
   for (int i = 0; i < n; ++i) BOOST_TEST(has_line_with(jar, "\tc" + std::to_string(i) + "\t"));
+}
+
+BOOST_AUTO_TEST_CASE(cancelling_a_session_fetch_leaves_its_recycled_transfer_alone) {
+  // The first fetch's transfer returns to the session and serves the next one; a signal for
+  // the finished first operation must not reach the second.
+  session s(ctx);
+  asio::cancellation_signal first_signal, second_signal;
+  fetch_result first, second;
+  s.async_fetch(request(url("/hang")), asio::bind_cancellation_slot(first_signal.slot(), record(first)));
+  asio::steady_timer timer(ctx, std::chrono::milliseconds(50));
+  timer.async_wait([&](error_code) {
+    first_signal.emit(asio::cancellation_type::terminal);
+    // Started once the first has been cancelled and completed (posted completion runs first).
+    asio::post(ctx, [&] {
+      s.async_fetch(request(url("/delay/100")), asio::bind_cancellation_slot(second_signal.slot(), record(second)));
+      first_signal.emit(asio::cancellation_type::terminal);  // stale: a no-op
+    });
+  });
+  run_bounded(ctx);
+  BOOST_TEST_REQUIRE(first.done);
+  BOOST_TEST(first.calls == 1);
+  BOOST_TEST((first.ec == asio::error::operation_aborted));
+  BOOST_TEST_REQUIRE(second.done);
+  BOOST_TEST(!second.ec);
+  BOOST_TEST(second.resp.body == "delayed");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -59,7 +59,8 @@ class worker {
         snapshot_timer_(ioc_),
         on_finished_(std::move(on_finished)) {
     free_slots_.reserve(concurrency);
-    for (unsigned i = 0; i < cfg_.sessions; ++i) sessions_.emplace_back(ioc_);
+    // A session per slot at most: more would never be used.
+    for (unsigned i = 0; i < std::min(cfg_.sessions, concurrency); ++i) sessions_.emplace_back(ioc_);
     for (unsigned s = concurrency; s-- > 0;) free_slots_.push_back(s);
     if (open_loop()) {
       // Open loop: this worker owns global request numbers index, index+T, index+2T ...

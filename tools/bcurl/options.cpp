@@ -289,7 +289,7 @@ load mode (any of these selects it):
       --duration SECONDS      stop starting requests after SECONDS
       --threads T             T threads, each with its own io_context (T <= C)
       --sessions S            S virtual users per thread, each a boost_curl::session
-                              (own cookie jar, shared DNS/TLS caches); request slot i
+                              (own cookie jar, TLS session cache); request slot i
                               belongs to user i mod S
       --json                  print the summary as one JSON object
       --no-progress           no live progress line (shown only when stderr is a terminal)

@@ -1,12 +1,15 @@
 #ifndef BOOST_CURL_IMPL_SESSION_HPP
 #define BOOST_CURL_IMPL_SESSION_HPP
 
+#include <boost/assert.hpp>
+
 #include <utility>
 
 namespace boost_curl {
 
 template <BOOST_ASIO_COMPLETION_TOKEN_FOR(detail::fetch_signature) CompletionToken>
 auto async_fetch(session& s, request req, CompletionToken&& token) {
+  BOOST_ASSERT_MSG(s.state(), "async_fetch on a moved-from session");
   return boost::asio::async_initiate<CompletionToken, detail::fetch_signature>(
       detail::fetch_initiation<session::executor_type>(s.get_executor(), s.state()), token, std::move(req));
 }
