@@ -20,14 +20,15 @@ std::string_view trim(std::string_view s) noexcept {
 constexpr std::size_t max_beast_part = std::numeric_limits<std::uint16_t>::max() - 2;
 
 // Obsolete line folding (RFC 9112 5.2): a line starting with a space or tab continues the
-// previous one. Replaces each fold (CRLF + leading whitespace) by one space; rare, so only
-// done when a fold is present.
+// previous one. Replaces each fold (a line end, CRLF or bare LF, then whitespace) by one space;
+// rare, so only done when a fold is present.
 std::string unfold(std::string_view raw) {
   std::string out;
   out.reserve(raw.size());
   for (std::size_t i = 0; i < raw.size(); ++i) {
-    if (raw[i] == '\r' && i + 2 < raw.size() && raw[i + 1] == '\n' && (raw[i + 2] == ' ' || raw[i + 2] == '\t')) {
-      i += 2;
+    if (raw[i] == '\n' && i + 1 < raw.size() && (raw[i + 1] == ' ' || raw[i + 1] == '\t')) {
+      if (!out.empty() && out.back() == '\r') out.pop_back();
+      ++i;
       while (i + 1 < raw.size() && (raw[i + 1] == ' ' || raw[i + 1] == '\t')) ++i;
       out += ' ';
       continue;

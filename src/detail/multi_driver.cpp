@@ -107,6 +107,9 @@ void multi_driver::start(const asio::any_io_executor& io_executor, const asio::a
     std::unique_ptr<transfer> t = acquire(session.get());
     ec = t->prepare(std::move(req));
     if (!ec) {
+      // Room first: once the transfer is in the multi handle and its cancellation handler is
+      // installed, nothing may throw before it is in active_.
+      active_.reserve(active_.size() + 1);
       starting_ = true;  // the "timeout 0" libcurl asks for now is served below, not posted
       const CURLMcode mc = curl_multi_add_handle(multi_.get(), t->easy());
       starting_ = false;

@@ -87,30 +87,75 @@ std::vector<std::string> session_state::cookies() const {
   return lines;
 }
 
-// What CURLOPT_COOKIELIST would take as a cookie: a Netscape cookie-file line (7 tab-separated
-// fields, a name) or a Set-Cookie header line naming its domain. Anything else it either reads
-// as a command ("ALL", "SESS", "FLUSH", "RELOAD" empty or write the jar) or drops silently, or
-// (a Set-Cookie line without a domain) stores for no particular host.
-bool acceptable_cookie_line(std::string_view line) noexcept {
-  if (line.empty() || line.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos) return false;
-  constexpr std::string_view set_cookie = "set-cookie:";
-  if (line.size() > set_cookie.size() && boost::beast::iequals(line.substr(0, set_cookie.size()), set_cookie)) {
-    // An attribute "; Domain=value" (after the first ';', whitespace allowed).
-    for (std::size_t semi = line.find(';'); semi != std::string_view::npos; semi = line.find(';', semi + 1)) {
-      std::size_t i = semi + 1;
-      while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
-      if (i + 7 < line.size() && boost::beast::iequals(line.substr(i, 7), "domain=") && line[i + 7] != ';' &&
-          line[i + 7] != ' ')
-        return true;
-    }
+namespace {
+
+std::string_view trim_blanks(std::string_view s) noexcept {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// libcurl 7.88's limits (cookie.c): longer lines, or longer name + value, are dropped.
+constexpr std::size_t max_cookie_line = 5000, max_cookie_name_value = 4096;
+
+bool acceptable_set_cookie(std::string_view attributes) noexcept {
+  const std::size_t first_end = std::min(attributes.find(';'), attributes.size());
+  const std::string_view pair = attributes.substr(0, first_end);
+  const std::size_t eq = pair.find('=');
+  if (eq == std::string_view::npos || trim_blanks(pair.substr(0, eq)).empty() ||
+      pair.size() > max_cookie_name_value)
     return false;
+  // A Domain attribute with a value ("; Domain = example.com"): without one the cookie would
+  // be stored for no host in particular.
+  for (std::size_t at = first_end; at < attributes.size();) {
+    const std::size_t end = std::min(attributes.find(';', at + 1), attributes.size());
+    const std::string_view attribute = attributes.substr(at + 1, end - at - 1);
+    const std::size_t aeq = attribute.find('=');
+    if (aeq != std::string_view::npos && boost::beast::iequals(trim_blanks(attribute.substr(0, aeq)), "domain") &&
+        !trim_blanks(attribute.substr(aeq + 1)).empty())
+      return true;
+    at = end;
   }
-  std::size_t tabs = 0, last_tab = 0;
-  for (std::size_t i = 0; i < line.size(); ++i)
-    if (line[i] == '\t') ++tabs, last_tab = i;
-  if (tabs != 6) return false;
-  const std::size_t name_start = line.rfind('\t', last_tab - 1) + 1;
-  return last_tab > name_start && line.front() != '\t';
+  return false;
+}
+
+// domain, include-subdomains, path, secure, expiry, name, value: libcurl splits with strtok,
+// which merges empty fields into their neighbours, so every field but the value must be there.
+bool acceptable_netscape_line(std::string_view line) noexcept {
+  std::string_view fields[7];
+  std::size_t count = 0;
+  for (std::size_t start = 0;;) {
+    const std::size_t tab = line.find('\t', start);
+    if (count == 7) return false;
+    fields[count++] = line.substr(start, tab == std::string_view::npos ? std::string_view::npos : tab - start);
+    if (tab == std::string_view::npos) break;
+    start = tab + 1;
+  }
+  if (count != 7) return false;
+  for (std::size_t i = 0; i < 6; ++i)
+    if (fields[i].empty()) return false;
+  constexpr std::string_view http_only = "#HttpOnly_";
+  if (fields[0].front() == '#' && (fields[0].substr(0, http_only.size()) != http_only || fields[0] == http_only))
+    return false;  // a comment line, or an HttpOnly cookie without a domain
+  for (const char c : fields[4])
+    if (c < '0' || c > '9') return false;  // expiry: seconds since the epoch
+  return fields[5].size() + fields[6].size() <= max_cookie_name_value;
+}
+
+}  // namespace
+
+// What CURLOPT_COOKIELIST would store as a cookie: a Netscape cookie-file line or a
+// Set-Cookie header line naming its domain. Anything else libcurl either reads as a command
+// ("ALL", "SESS", "FLUSH", "RELOAD" empty or write the jar) or drops silently while reporting
+// success, or (a Set-Cookie line without a domain) stores for no host in particular.
+bool acceptable_cookie_line(std::string_view line) noexcept {
+  if (line.empty() || line.size() > max_cookie_line ||
+      line.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos)
+    return false;
+  constexpr std::string_view set_cookie = "set-cookie:";
+  if (line.size() > set_cookie.size() && boost::beast::iequals(line.substr(0, set_cookie.size()), set_cookie))
+    return acceptable_set_cookie(trim_blanks(line.substr(set_cookie.size())));
+  return acceptable_netscape_line(line);
 }
 
 error_code session_state::add_cookie(std::string_view line) {

@@ -1,8 +1,8 @@
 #ifndef BOOST_CURL_SRC_DETAIL_SESSION_STATE_HPP
 #define BOOST_CURL_SRC_DETAIL_SESSION_STATE_HPP
 
-// What a `session` shares between its requests: a CURLSH (cookie jar, DNS cache, TLS
-// session cache) and easy handles of its own.
+// What a `session` shares between its requests: a CURLSH (cookie jar, TLS session cache,
+// DNS cache if asked) and easy handles of its own.
 //
 // Easy handles attached to the share are never lent to other sessions or to session-less
 // requests: an easy handle keeps its cookie engine after it leaves a share, and a pooled
