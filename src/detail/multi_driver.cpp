@@ -36,7 +36,8 @@ std::pair<dev_t, ino_t> file_identity(int fd) noexcept {
 
 // Names the operation, not the transfer: a transfer object may have moved on to another
 // operation, another driver (a session's), or been freed by the time a late cancellation runs.
-// Drivers live until the service shuts down, which clears every slot first.
+// It stays in the slot after completion (see finish()); drivers live until the service shuts
+// down, which clears the slots of the operations still active.
 struct cancel_handler {
   multi_driver* driver;
   std::uint64_t operation_id;
@@ -54,9 +55,7 @@ struct multi_driver_access {
 
 namespace {
 void cancel_handler::operator()(asio::cancellation_type_t type) const {
-  // Copies first: cancelling clears the slot, which destroys this object.
-  multi_driver* d = driver;
-  multi_driver_access::cancel(*d, operation_id, type);
+  multi_driver_access::cancel(*driver, operation_id, type);
 }
 }  // namespace
 
@@ -182,7 +181,10 @@ void multi_driver::finish(transfer* t, CURLcode result, const error_code* overri
   error_code ec = t->finish(result);
   if (override_ec) ec = *override_ec;
   t->active = false;
-  if (t->op.slot.is_connected()) t->op.slot.clear();
+  // The cancellation handler is left in the user's slot, not cleared: this may run on any
+  // thread of the context while the user emits through the handler's executor on another, and
+  // the slot is not thread-safe. Left there, the handler finds no active operation with its id
+  // and does nothing; the next operation bound to that slot replaces it.
   t->op.slot = {};
   done.push_back(std::make_unique<completion>(completion{std::move(t->op), ec, std::move(t->result())}));
 

@@ -85,7 +85,20 @@ BOOST_AUTO_TEST_CASE(after_completion_is_a_no_op) {
   run_bounded(ctx);
   BOOST_TEST(r.calls == 1);
   BOOST_TEST(!r.ec);
-  // The same signal serves the next operation (the slot was cleared, not left dangling).
+  // The completed operation's handler stays in the slot (the engine never touches a user's
+  // slot from its own threads). Emitted while the same pooled transfer serves another
+  // operation, it must find nothing to cancel.
+  asio::cancellation_signal other;
+  fetch_result r3;
+  async_fetch(ctx, request(url("/delay/100")), asio::bind_cancellation_slot(other.slot(), record(r3)));
+  std::unique_ptr<asio::steady_timer> stale_timer;
+  emit_after(ctx, signal, ct::terminal, 30ms, stale_timer);
+  run_bounded(ctx);
+  BOOST_TEST_REQUIRE(r3.calls == 1);
+  BOOST_TEST(!r3.ec);
+  BOOST_TEST(r3.resp.body == "delayed");
+  BOOST_TEST(service().statistics().transfers_started == 2u);
+  // The same signal serves the next operation: binding it replaces the stale handler.
   fetch_result r2;
   async_fetch(ctx, request(url("/hang")), asio::bind_cancellation_slot(signal.slot(), record(r2)));
   std::unique_ptr<asio::steady_timer> timer;
