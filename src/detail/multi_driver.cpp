@@ -378,28 +378,31 @@ std::shared_ptr<socket_entry>* multi_driver::slot_of(curl_socket_t s) {
 //
 // libcurl 7.88 closes the socket of a transfer that is still connecting without calling
 // CLOSESOCKETFUNCTION when the transfer is removed: the number is free again at once, and any
-// thread of the process may get it for another file. So when a transfer is removed while its
-// socket was still connecting and that socket's entry is still here, the entry is dropped
-// at once (no fstat, no close: only Asio's epoll_ctl(DEL) of a number closed a moment earlier),
-// before anything can be mistaken for it or closed over it.
+// thread of the process may get it for another file. So the socket a transfer opened and had
+// not finished connecting (TCP, then TLS) is dropped from the reactor *before* the removal,
+// while the number is still ours (Asio's release: epoll_ctl(DEL), no close); libcurl then
+// closes it. Should a libcurl call the close callback after all, on_close_socket closes what
+// it no longer knows; should it keep the socket, on_socket meets it again as a descriptor we did
+// not open.
 void multi_driver::remove(transfer& t) {
   CURL* easy = t.easy();
-  curl_multi_remove_handle(multi_.get(), easy);
   const curl_socket_t s = std::exchange(t.opened_socket, CURL_SOCKET_BAD);
-  if (s < 0 || static_cast<std::size_t>(s) >= sockets_.size()) return;
-  std::shared_ptr<socket_entry>& slot = sockets_[static_cast<std::size_t>(s)];
-  // The socket this transfer opened, and it had not finished connecting (TCP, then TLS).
-  if (!slot || !slot->owned || slot->opened_for != t.operation_id) return;
-  curl_off_t connected_at = 0, handshaken_at = 0;
-  char* scheme = nullptr;
-  curl_easy_getinfo(easy, CURLINFO_CONNECT_TIME_T, &connected_at);
-  curl_easy_getinfo(easy, CURLINFO_APPCONNECT_TIME_T, &handshaken_at);
-  curl_easy_getinfo(easy, CURLINFO_SCHEME, &scheme);
-  const bool tls = scheme && (boost::beast::iequals(scheme, "https") || boost::beast::iequals(scheme, "wss"));
-  if (connected_at == 0 || (tls && handshaken_at == 0)) {
-    forget(*slot);
-    slot.reset();
+  if (s >= 0 && static_cast<std::size_t>(s) < sockets_.size()) {
+    std::shared_ptr<socket_entry>& slot = sockets_[static_cast<std::size_t>(s)];
+    if (slot && slot->owned && slot->opened_for == t.operation_id) {
+      curl_off_t connected_at = 0, handshaken_at = 0;
+      char* scheme = nullptr;
+      curl_easy_getinfo(easy, CURLINFO_CONNECT_TIME_T, &connected_at);
+      curl_easy_getinfo(easy, CURLINFO_APPCONNECT_TIME_T, &handshaken_at);
+      curl_easy_getinfo(easy, CURLINFO_SCHEME, &scheme);
+      const bool tls = scheme && (boost::beast::iequals(scheme, "https") || boost::beast::iequals(scheme, "wss"));
+      if (connected_at == 0 || (tls && handshaken_at == 0)) {
+        forget(*slot);
+        slot.reset();
+      }
+    }
   }
+  curl_multi_remove_handle(multi_.get(), easy);
 }
 
 // Closing through Asio deregisters the socket and ends pending waits with operation_aborted;
