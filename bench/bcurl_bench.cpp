@@ -118,12 +118,22 @@ int run(int argc, char** argv);
 int main(int argc, char** argv) {
 #ifdef BOOST_CURL_BENCH_SELF_TEST
   if (argc == 2 && !std::strcmp(argv[1], "--self-test")) {
-    // A short run against the in-process origin, for ctest.
+    // Short runs against the in-process origin, for ctest: each style, with and without
+    // sessions. Every run prints its contract line; any error fails the test.
     boost_curl::tools::loopback_origin origin;
     std::string url = origin.url("/bytes/100");
-    char total[] = "200", conc[] = "8";
-    char* args[] = {argv[0], url.data(), total, conc};
-    return run(4, args);
+    const std::vector<std::vector<std::string>> variants = {
+        {}, {"--sessions", "2"}, {"--style", "coroutine"}, {"--style", "coroutine", "--sessions", "2"}};
+    std::size_t ok = 0;
+    for (const auto& extra : variants) {
+      std::vector<std::string> words = {argv[0], url, "200", "8"};
+      words.insert(words.end(), extra.begin(), extra.end());
+      std::vector<char*> args;
+      for (auto& w : words) args.push_back(w.data());
+      if (run(static_cast<int>(args.size()), args.data()) == 0) ++ok;
+    }
+    std::printf("self-test: %zu of %zu runs ok\n", ok, variants.size());
+    return ok == variants.size() ? 0 : 1;
   }
 #endif
   return run(argc, argv);

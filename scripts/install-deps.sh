@@ -7,6 +7,7 @@ packages=(
   libboost1.81-all-dev libcurl4-openssl-dev libssl-dev
   python3 python3-venv python3-pip
   nginx-light openssl nghttp2-client time
+  valgrind  # bench/callgrind.sh and the cachegrind figures of bench/README.md
 )
 missing=()
 for p in "${packages[@]}"; do

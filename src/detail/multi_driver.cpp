@@ -23,9 +23,6 @@ thread_local multi_driver* multi_driver::delivering = nullptr;
 
 namespace {
 
-// Idle transfers kept for reuse beyond this are freed.
-constexpr std::size_t max_idle_transfers = 4096;
-
 // Identity of an open file, to tell a descriptor number that the kernel reused apart from
 // the file we registered under that number earlier.
 std::pair<dev_t, ino_t> file_identity(int fd) noexcept {
@@ -231,13 +228,15 @@ void multi_driver::collect_finished(completions& done) {
 
 void multi_driver::deliver_one(std::unique_ptr<completion> c, delivery how) {
   // `work` is the handler's associated executor (the I/O executor when it has none), with
-  // work tracked; the function below owns it until the handler has run. A plain function
-  // (no associated executor of its own) spares dispatch() a second hop.
-  asio::any_completion_executor ex = c->op.work;
+  // work tracked. A plain function (no associated executor of its own) spares dispatch() a
+  // second hop.
+  // Moved out, not copied (a copy of a tracked executor is a pair of atomic operations on the
+  // context's work count): `ex` carries the work until the handler has run or is queued.
+  asio::any_completion_executor ex = std::move(c->op.work);
   if (how == delivery::post) {
     // The handler's executor may not support blocking.never: post through the I/O executor,
     // which then dispatches to it.
-    asio::any_io_executor io = c->op.io_executor;
+    asio::any_io_executor io = std::move(c->op.io_executor);
     asio::post(io, asio::bind_executor(std::move(ex), [c = std::move(c)]() mutable {
                  std::move(c->op.handler)(c->ec, std::move(c->resp));
                }));
@@ -274,10 +273,8 @@ void multi_driver::deliver(completions& done, delivery how) {
 // A session's transfers are its own (see session_state.hpp); the others are pooled here.
 std::unique_ptr<transfer> multi_driver::acquire(session_state* session) {
   if (session) return session->acquire(hooks_);
-  if (idle_.empty()) return std::make_unique<transfer>(hooks_);
-  std::unique_ptr<transfer> t = std::move(idle_.back());
-  idle_.pop_back();
-  return t;
+  std::unique_ptr<transfer> t = idle_.take();
+  return t ? std::move(t) : std::make_unique<transfer>(hooks_);
 }
 
 // The session, if any, is alive here: the finished operation holding it is not delivered yet
@@ -285,8 +282,8 @@ std::unique_ptr<transfer> multi_driver::acquire(session_state* session) {
 void multi_driver::release(std::unique_ptr<transfer> t) {
   if (session_state* session = t->session())
     session->release(std::move(t));
-  else if (idle_.size() < max_idle_transfers)
-    idle_.push_back(std::move(t));
+  else
+    idle_.give(std::move(t));
 }
 
 // ---------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@
 
 #include "curl_handles.hpp"
 #include "transfer.hpp"
+#include "transfer_pool.hpp"
 
 #include <boost_curl/curl_service.hpp>
 
@@ -136,7 +137,7 @@ class multi_driver {
   // Transfers: the active ones (owned here, position kept in transfer::active_index) and an
   // idle pool for reuse.
   std::vector<std::unique_ptr<transfer>> active_;
-  std::vector<std::unique_ptr<transfer>> idle_;
+  transfer_pool idle_{4096};  // beyond this many idle transfers, returned ones are freed
 
   // libcurl's single timeout, kept lazily: the Asio timer is only re-armed when the wanted
   // deadline moves earlier than the armed one; an early expiry re-arms for the real one.

@@ -8,9 +8,6 @@
 namespace boost_curl::detail {
 namespace {
 
-// Idle transfers a session keeps for reuse; more are freed.
-constexpr std::size_t max_idle_transfers = 1024;
-
 void share_option(CURLSH* share, CURLSHoption option, long value) {
   const CURLSHcode rc = curl_share_setopt(share, option, value);
   if (rc != CURLSHE_OK)
@@ -62,9 +59,7 @@ void session_state::apply_defaults(request& req) const {
 std::unique_ptr<transfer> session_state::acquire(const socket_hooks& hooks) {
   {
     std::lock_guard lock(mutex_);
-    if (!idle_.empty()) {
-      std::unique_ptr<transfer> t = std::move(idle_.back());
-      idle_.pop_back();
+    if (std::unique_ptr<transfer> t = idle_.take()) {
       t->use_hooks(hooks);
       return t;
     }
@@ -74,7 +69,7 @@ std::unique_ptr<transfer> session_state::acquire(const socket_hooks& hooks) {
 
 void session_state::release(std::unique_ptr<transfer> t) {
   std::lock_guard lock(mutex_);
-  if (idle_.size() < max_idle_transfers) idle_.push_back(std::move(t));
+  idle_.give(std::move(t));
 }
 
 std::vector<std::string> session_state::cookies() const {

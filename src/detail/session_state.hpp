@@ -19,6 +19,7 @@
 
 #include "curl_handles.hpp"
 #include "transfer.hpp"
+#include "transfer_pool.hpp"
 
 #include <boost_curl/request.hpp>
 #include <boost_curl/session.hpp>
@@ -69,7 +70,7 @@ class session_state {
   share_ptr share_;
   mutable std::mutex mutex_;   // guards idle_ and cookie_handle_
   easy_ptr cookie_handle_;     // attached to the share, never performed: reads and edits the jar
-  std::vector<std::unique_ptr<transfer>> idle_;
+  transfer_pool idle_{1024};  // this session's own idle transfers
 };
 
 }  // namespace boost_curl::detail

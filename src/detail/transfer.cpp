@@ -159,7 +159,7 @@ error_code transfer::apply(request& req) {
     set(CURLOPT_URL, req.url.c_str());  // libcurl copies it
     was.url = req.url;
   }
-  url_ = std::move(req.url);  // most often the effective URL too: see finish()
+  response_.effective_url = std::move(req.url);  // most often the effective URL too: see finish()
   if (was.protocols != req.protocols) {
     set(CURLOPT_PROTOCOLS_STR, req.protocols.c_str());
     set(CURLOPT_REDIR_PROTOCOLS_STR, req.protocols.c_str());
@@ -332,13 +332,9 @@ error_code transfer::finish(CURLcode result) {
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
   r.status = static_cast<http::status>(code);
   char* url = nullptr;
-  if (curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK && url) {
-    if (url_ == url)
-      r.effective_url = std::move(url_);  // no redirect: spares a copy
-    else
-      r.effective_url = url;
-  }
-  url_.clear();
+  // effective_url holds the request's URL already (apply()); copied only when they differ.
+  if (curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK && url && r.effective_url != url)
+    r.effective_url = url;
   long version = 0;
   curl_easy_getinfo(h, CURLINFO_HTTP_VERSION, &version);
   r.version = beast_version(version);
@@ -356,8 +352,7 @@ error_code transfer::finish(CURLcode result) {
   r.time.total = time_info(h, CURLINFO_TOTAL_TIME_T);
   r.time.redirect = time_info(h, CURLINFO_REDIRECT_TIME_T);
 
-  r.headers = response_headers(std::move(header_block_));
-  header_block_.clear();
+  r.headers = response_headers(std::move(header_block_));  // prepare() clears it for the next one
 
   // The request's fields and body are no longer needed; free them now, not at reuse.
   header_list_.reset();

@@ -108,7 +108,6 @@ class transfer {
   std::string default_ca_file_;  // libcurl's built-in CA bundle, restored when ca_file is cleared
   slist_ptr header_list_;
   std::string body_;  // request body; libcurl reads it in place (CURLOPT_POSTFIELDS)
-  std::string url_;           // the request's URL, for effective_url
   std::string header_block_;  // the final response's header lines so far
   response response_;
   std::size_t max_body_ = 0;
