@@ -295,6 +295,7 @@ public:
   std::atomic<std::size_t> served{0};
   std::atomic<std::size_t> open{0};
   std::optional<tls_identity> tls; // set when serving HTTPS; outlives the sessions using it
+  const std::chrono::milliseconds idle_timeout;
 
 private:
   void accept();
@@ -355,6 +356,13 @@ private:
     parser_.emplace();
     parser_->header_limit(64 * 1024);
     parser_->body_limit(boost::none); // bodies are streamed through scratch_, never stored whole
+    if (server_.idle_timeout.count() > 0) {
+      timer_.expires_after(server_.idle_timeout);
+      timer_.async_wait([self = this->shared_from_this()](error_code ec) {
+        if (!ec)
+          self->close();
+      });
+    }
     http::async_read_header(stream_, buffer_, *parser_,
                             [self = this->shared_from_this()](error_code ec, std::size_t) {
                               if (!ec)
@@ -364,6 +372,7 @@ private:
 
   void on_header() {
     ++server_.served;
+    timer_.cancel(); // the idle timeout, if any
     auto& req = parser_->get();
     keep_alive_ = req.keep_alive();
     head_ = req.method() == http::verb::head;
@@ -533,6 +542,18 @@ private:
     }
     if (path == "/cookie/get")
       return send(text(200, std::string{sv(req[http::field::cookie])}));
+    if (auto rest = strip_prefix(path, "/no-body/")) {
+      auto slash = rest->find('/');
+      auto code = parse_number(rest->substr(0, slash), 999);
+      auto length = slash == std::string_view::npos ? std::nullopt
+                                                     : parse_number(rest->substr(slash + 1));
+      if (!code || (*code != 204 && *code != 304) || !length)
+        return bad_request();
+      http::response<http::empty_body> res{static_cast<http::status>(*code), 11};
+      res.set(http::field::content_length, std::to_string(*length));
+      res.keep_alive(keep_alive_);
+      return write_header(std::move(res.base()), body_plan{});
+    }
     send(text(404, "not found"));
   }
 
@@ -675,7 +696,7 @@ private:
 };
 
 origin_server::origin_server(const loopback_origin::options& opts)
-    : address(asio::ip::make_address(opts.address)),
+    : address(asio::ip::make_address(opts.address)), idle_timeout(opts.idle_timeout),
       ioc_(std::make_unique<asio::io_context>(static_cast<int>(std::max(1u, opts.threads)))) {
   if (opts.tls)
     tls.emplace(opts.tls_wrong_name);

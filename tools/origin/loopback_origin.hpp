@@ -24,15 +24,18 @@
 //   /close-immediately  reads the request, closes without answering
 //   /cookie/set?A=B     200 with Set-Cookie: A=B
 //   /cookie/get         200, body is the request's Cookie header (or empty)
+//   /no-body/CODE/N     CODE (204 or 304) announcing Content-Length N, with no body
 // HEAD gets the same headers without a body. Request bodies are read (and discarded except
 // for /echo) before answering; "Expect: 100-continue" is honoured. Persistent connections and
-// "Connection: close" both work.
+// "Connection: close" both work; with options::idle_timeout a persistent connection idle that
+// long between requests is closed, as real servers do.
 //
 // With options::tls the same routes are served over HTTPS (TLS 1.2+, HTTP/1.1, no ALPN). The
 // certificate is made fresh at start: a self-signed EC P-256 CA certificate for CN=localhost
 // with subjectAltName DNS:localhost, IP:127.0.0.1, IP:::1 (or only "wrong.example" with
 // tls_wrong_name), valid from an hour ago for one day. Clients trust it through ca_file().
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -52,6 +55,7 @@ public:
     unsigned threads = 1;              // threads running the server's own io_context (0 means 1)
     bool tls = false;                  // serve HTTPS
     bool tls_wrong_name = false;       // with tls: certificate names "wrong.example" only
+    std::chrono::milliseconds idle_timeout{0}; // close connections idle this long (0: never)
   };
 
   // Listens before returning; throws boost::system::system_error if it cannot (or, with tls,
