@@ -37,7 +37,7 @@ class BoostCurlConan(ConanFile):
     def requirements(self):
         # Public headers include Asio and Beast; libcurl stays behind the compiled library.
         self.requires("boost/[>=1.81.0 <2]", transitive_headers=True)
-        self.requires("libcurl/[>=7.78.0 <9]")
+        self.requires("libcurl/[>=7.85.0 <9]")
 
     def validate(self):
         check_min_cppstd(self, 17)

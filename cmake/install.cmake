@@ -50,11 +50,11 @@ endforeach()
 if(BUILD_SHARED_LIBS)
   # The shared library carries its libcurl dependency; consumers only need the import define.
   set(BOOST_CURL_PC_CFLAGS " -DBOOST_CURL_DYN_LINK")
-  set(BOOST_CURL_PC_REQUIRES "Requires.private: libcurl >= 7.78")
+  set(BOOST_CURL_PC_REQUIRES "Requires.private: libcurl >= ${BOOST_CURL_MIN_LIBCURL}")
 else()
   # A static archive needs libcurl on the consumer's link line.
   set(BOOST_CURL_PC_CFLAGS "")
-  set(BOOST_CURL_PC_REQUIRES "Requires: libcurl >= 7.78")
+  set(BOOST_CURL_PC_REQUIRES "Requires: libcurl >= ${BOOST_CURL_MIN_LIBCURL}")
 endif()
 configure_file("${PROJECT_SOURCE_DIR}/cmake/boost_curl.pc.in" "${PROJECT_BINARY_DIR}/boost_curl.pc" @ONLY)
 install(FILES "${PROJECT_BINARY_DIR}/boost_curl.pc" DESTINATION "${CMAKE_INSTALL_LIBDIR}/pkgconfig")

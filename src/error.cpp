@@ -87,6 +87,7 @@ class error_category_impl final : public boost::system::error_category {
       case error::body_too_large: return "response body exceeds the configured limit";
       case error::invalid_request: return "the request cannot be expressed (invalid header or option)";
       case error::setup_failed: return "libcurl could not set up the transfer";
+      case error::unsupported_context: return "boost_curl runs on an io_context, a thread_pool or the system_context";
     }
     return "boost_curl error " + std::to_string(ev);
   }

@@ -6,6 +6,7 @@
 
 #include <boost/asio/execution_context.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 
@@ -20,17 +21,23 @@ struct service_statistics {
   std::size_t sockets_opened = 0;       ///< connections opened (so reuse shows as fewer)
   std::size_t foreign_descriptors = 0;  ///< descriptors libcurl watched but did not open through us
   std::size_t multi_handles = 0;        ///< libcurl multi handles the service has created
+  std::size_t multi_handles_retired = 0;  ///< times an idle extra multi handle closed its connections
 };
 
 /** The engine: libcurl multi handles driven by an execution context's reactor.
 
     Obtained with `boost::asio::use_service<curl_service>(ctx)`; async_fetch does this for
-    you. It maps libcurl's socket callback onto `async_wait` of descriptors registered with
-    the context's reactor, and libcurl's timer callback onto a `steady_timer` per multi
-    handle; a second multi handle is added whenever every one runs transfers_per_multi()
-    transfers (see set_transfers_per_multi). It owns the
-    sockets libcurl opens (CURLOPT_OPENSOCKETFUNCTION / CLOSESOCKETFUNCTION) and only waits on
-    the descriptors it did not open (resolver, wake-up). See doc/engine.md.
+    you. Each multi handle keeps libcurl's sockets in an epoll set of its own, which the
+    context's reactor waits on (one `async_wait` per multi handle), and maps libcurl's timer
+    callback onto a `steady_timer`; a second multi handle is added whenever every one runs
+    transfers_per_multi() transfers (see set_transfers_per_multi). It creates the sockets
+    libcurl opens (CURLOPT_OPENSOCKETFUNCTION / CLOSESOCKETFUNCTION), and never touches a
+    descriptor number libcurl may have closed behind its back. See doc/engine.md.
+
+    Executor: the service's own waits run on its execution context's plain executor (an
+    io_context's, a thread_pool's or the system_context's), whatever executor the operations
+    were started with: a strand a fetch came from never carries the engine's I/O. Other
+    execution contexts are refused (operations complete with error::unsupported_context).
 
     Thread safety: every libcurl call is serialised by its multi handle's mutex, so the context
     may be run by any number of threads and async_fetch may be called from any thread.
@@ -63,14 +70,23 @@ class BOOST_CURL_DECL curl_service : public boost::asio::execution_context::serv
   void set_transfers_per_multi(std::size_t n) noexcept;
   std::size_t transfers_per_multi() const noexcept;
 
-  /// Start one transfer; the entry point behind async_fetch. `session` may be null.
-  void start(const boost::asio::any_io_executor& io_executor, const boost::asio::any_io_executor& context_executor,
-             boost::asio::any_completion_executor handler_work, request&& req, detail::fetch_handler&& handler,
-             std::shared_ptr<detail::session_state> session = {});
+  /// Multi handles beyond the first exist for bursts. One that has run no transfer for this
+  /// long while others work closes its connections and frees its idle easy handles (new
+  /// transfers go to the first handle with room, so libcurl would never prune its cache
+  /// again); when no transfer runs anywhere, all of them do at once. The first multi handle
+  /// keeps its connections for reuse (libcurl closes dead ones when it is next used).
+  /// Default 2 s.
+  void set_multi_idle_timeout(std::chrono::milliseconds d) noexcept;
+  std::chrono::milliseconds multi_idle_timeout() const noexcept;
+
+  /// Start one transfer; the entry point behind async_fetch. `io_executor` is the handler's
+  /// default executor; `session` may be null.
+  void start(const boost::asio::any_io_executor& io_executor, boost::asio::any_completion_executor handler_work,
+             request&& req, detail::fetch_handler&& handler, std::shared_ptr<detail::session_state> session = {});
 
  private:
   void shutdown() override;
-  std::unique_ptr<detail::multi_pool> pool_;
+  std::unique_ptr<detail::multi_pool> pool_;  // null when the context is not one the engine can run on
 };
 
 }  // namespace boost_curl

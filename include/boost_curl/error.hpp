@@ -27,6 +27,9 @@ enum class error {
   invalid_request,
   /// libcurl could not create or configure a transfer (out of memory, option refused).
   setup_failed,
+  /// The executor's execution context is not one boost_curl can run on: an io_context, a
+  /// thread_pool or the system_context (others have no reactor for the engine's I/O).
+  unsupported_context,
 };
 
 /// Portable conditions: compare any error_code from boost_curl with these.

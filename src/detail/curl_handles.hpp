@@ -7,6 +7,12 @@
 
 #include <memory>
 
+// The oldest libcurl boost_curl supports: CURLOPT_PROTOCOLS_STR and CURLOPT_REDIR_PROTOCOLS_STR
+// (request::protocols) arrived in 7.85.0. Keep in step with CMakeLists.txt (BOOST_CURL_MIN_LIBCURL).
+#if LIBCURL_VERSION_NUM < 0x075500
+#error "boost_curl needs libcurl 7.85.0 or later"
+#endif
+
 namespace boost_curl::detail {
 
 struct easy_deleter {

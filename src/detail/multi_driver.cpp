@@ -1,5 +1,6 @@
 #include "multi_driver.hpp"
 
+#include "multi_pool.hpp"
 #include "session_state.hpp"
 
 #include <boost/asio/append.hpp>
@@ -8,28 +9,14 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/beast/core/string.hpp>
-
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <boost/asio/wait_traits.hpp>
 
 #include <utility>
 
 namespace boost_curl::detail {
 namespace asio = boost::asio;
 
-thread_local multi_driver* multi_driver::delivering = nullptr;
-
 namespace {
-
-// Identity of an open file, to tell a descriptor number that the kernel reused apart from
-// the file we registered under that number earlier.
-std::pair<dev_t, ino_t> file_identity(int fd) noexcept {
-  struct stat st{};
-  if (::fstat(fd, &st) != 0) return {0, 0};
-  return {st.st_dev, st.st_ino};
-}
 
 // Names the operation, not the transfer: a transfer object may have moved on to another
 // operation, another driver (a session's), or been freed by the time a late cancellation runs.
@@ -56,8 +43,16 @@ void cancel_handler::operator()(asio::cancellation_type_t type) const {
 }
 }  // namespace
 
-multi_driver::multi_driver() {
+multi_driver::multi_driver(const engine_executor& executor, multi_pool& pool)
+    : pool_(pool), sockets_(executor), timer_(std::in_place, executor) {
   ensure_curl_global_init();
+  new_multi();
+}
+
+multi_driver::~multi_driver() { shutdown(); }
+
+// A multi handle wired to this driver. With mutex_ held (or before anyone else can see it).
+void multi_driver::new_multi() {
   multi_.reset(curl_multi_init());
   if (!multi_) throw std::bad_alloc();
   CURLM* m = multi_.get();
@@ -65,10 +60,7 @@ multi_driver::multi_driver() {
   curl_multi_setopt(m, CURLMOPT_SOCKETDATA, static_cast<void*>(this));
   curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, &multi_driver::on_timer);
   curl_multi_setopt(m, CURLMOPT_TIMERDATA, static_cast<void*>(this));
-  hooks_ = {&multi_driver::on_open_socket, &multi_driver::on_close_socket, this};
 }
-
-multi_driver::~multi_driver() { shutdown(); }
 
 std::size_t multi_driver::active_transfers() const {
   std::lock_guard lock(mutex_);
@@ -77,39 +69,34 @@ std::size_t multi_driver::active_transfers() const {
 
 std::size_t multi_driver::open_sockets() const {
   std::lock_guard lock(mutex_);
-  return owned_sockets_;
+  return sockets_.owned();
 }
 
 service_statistics multi_driver::statistics() const {
   std::lock_guard lock(mutex_);
-  return stats_;
+  service_statistics s = stats_;
+  s.sockets_opened = sockets_.opened_total();
+  s.foreign_descriptors = sockets_.foreign_total();
+  return s;
 }
 
 // ---------------------------------------------------------------------------------------
 // Starting, finishing and cancelling transfers
 
-void multi_driver::start(const asio::any_io_executor& io_executor, const asio::any_io_executor& context_executor,
-                         asio::any_completion_executor work, request&& req, fetch_handler&& handler,
-                         std::shared_ptr<session_state> session) {
+void multi_driver::start(const asio::any_io_executor& io_executor, asio::any_completion_executor work,
+                         request&& req, fetch_handler&& handler, std::shared_ptr<session_state> session) {
   error_code ec;
-  completions done;
+  response failed;
   {
     std::unique_lock lock(mutex_);
     if (shut_down_) return;  // like Asio's own objects after shutdown: the handler is dropped
-    if (!timer_) {
-      executor_ = asio::prefer(context_executor, asio::execution::outstanding_work.untracked);
-      timer_.emplace(executor_);
-    }
     std::unique_ptr<transfer> t = acquire(session.get());
     ec = t->prepare(std::move(req));
     if (!ec) {
       // Room first: once the transfer is in the multi handle and its cancellation handler is
       // installed, nothing may throw before it is in active_.
       active_.reserve(active_.size() + 1);
-      starting_ = true;  // the "timeout 0" libcurl asks for now is served below, not posted
       const CURLMcode mc = curl_multi_add_handle(multi_.get(), t->easy());
-      starting_ = false;
-      const bool kick = std::exchange(kick_, false);
       if (mc == CURLM_OK) {
         t->active = true;
         t->active_index = active_.size();
@@ -125,29 +112,36 @@ void multi_driver::start(const asio::any_io_executor& io_executor, const asio::a
           t->op.slot.template emplace<cancel_handler>(cancel_handler{this, t->operation_id});
         active_.push_back(std::move(t));
         load_.store(active_.size(), std::memory_order_relaxed);
-        // Let libcurl start the transfer (connect, or send on a reused connection) without a
-        // posted turn, which would cost a handler and a reactor poll per request. Fetches
-        // started by handlers this thread is delivering are started together once those
-        // handlers returned: libcurl then writes their requests (HTTP/2 frames, TLS records)
-        // in one go, as it would for a batch.
-        if (kick) {
-          if (delivering == this)
-            kick_deferred_ = true;
-          else
-            socket_action(CURL_SOCKET_TIMEOUT, 0, done);
+        if (active_.size() > peak_active_) {
+          // libcurl keeps at most 4 connections per easy handle *currently added* in its cache,
+          // closing the oldest beyond that. A wake-up that finishes many transfers removes them
+          // one after the other before their handlers start the next ones, so that bound would
+          // sink mid-batch and close connections about to be reused. Set from the peak instead.
+          peak_active_ = active_.size();
+          curl_multi_setopt(multi_.get(), CURLMOPT_MAXCONNECTS, static_cast<long>(4 * peak_active_));
         }
+        if (!holds_resources_.load(std::memory_order_relaxed)) holds_resources_.store(true, std::memory_order_relaxed);
+        completions done;
+        // The "timeout 0" libcurl asked for in curl_multi_add_handle: the transfer starts now
+        // (connects, or sends on a reused connection), in this call. Whatever the caller does
+        // next (block on a future, say), it is under way and the reactor watches its socket.
+        serve_kicks(done);
+        wait_ready();
         lock.unlock();
         // Transfers this finished (ours included, if it failed at once) complete by post:
         // never inside the initiating function.
-        deliver(done, delivery::post);
+        post_completions(done);
         return;
       }
+      kick_ = false;
       ec = make_curl_multi_error(mc);
+      t->result().error_message = curl_multi_strerror(mc);
     }
+    failed = std::move(t->result());
     release(std::move(t));
   }
   // Failed before anything started: still complete through the executor, never inline.
-  asio::post(io_executor, asio::append(std::move(handler), ec, response{}));
+  asio::post(io_executor, asio::append(std::move(handler), ec, std::move(failed)));
 }
 
 void multi_driver::cancel(std::uint64_t operation_id, asio::cancellation_type_t type) {
@@ -168,15 +162,20 @@ void multi_driver::cancel(std::uint64_t operation_id, asio::cancellation_type_t 
     if (!honoured) return;
     const error_code aborted = asio::error::operation_aborted;
     finish(t, CURLE_OK, &aborted, done);
+    serve_kicks(done);  // what finishes now is posted too
+    wait_ready();
   }
-  // Posted: the signal's emitter must not find the handler running inside emit().
-  deliver(done, delivery::post);
+  // Posted: the signal's emitter must not find any handler running inside emit().
+  post_completions(done);
 }
 
 void multi_driver::finish(transfer* t, CURLcode result, const error_code* override_ec, completions& done) {
   remove(*t);
   error_code ec = t->finish(result);
-  if (override_ec) ec = *override_ec;
+  if (override_ec) {
+    ec = *override_ec;
+    if (ec == asio::error::operation_aborted) t->result().error_message = "the operation was cancelled";
+  }
   t->active = false;
   // The cancellation handler is left in the user's slot, not cleared: this may run on any
   // thread of the context while the user emits through the handler's executor on another, and
@@ -196,22 +195,16 @@ void multi_driver::finish(transfer* t, CURLcode result, const error_code* overri
   release(std::move(owned));
 }
 
-// Pending waits are outstanding work for the context: left on idle keep-alive connections
-// and on a timer libcurl no longer needs, they would keep run() from returning. They are kept
-// while transfers run (re-arming costs a syscall per request) and dropped once none is left.
-// Checked after completions were delivered, so that a handler starting the next fetch right
-// away (a sequential loop) keeps them. With mutex_ held.
-void multi_driver::drop_waits_if_idle() {
-  if (shut_down_ || !active_.empty()) return;
-  if (timer_armed_ && !deadline_wanted_) {
-    timer_->cancel();
-    timer_armed_ = false;
-  }
-  for (auto& entry : sockets_) {
-    if (entry && entry->owned && entry->wanted == 0 && (entry->read_pending || entry->write_pending)) {
-      error_code ignored;
-      entry->descriptor.cancel(ignored);
-    }
+// Removes t from the multi handle. Removing it may call on_socket / on_close_socket: the
+// mutex is held already. libcurl 7.88 closes the socket of a transfer still connecting without
+// the close callback (inside curl_multi_remove_handle, or earlier, on a connect timeout or a
+// lost happy-eyeballs race); settle() then finds those numbers no longer hold the files we
+// opened and forgets them. Nothing is done to the numbers themselves: they may be anyone's.
+void multi_driver::remove(transfer& t) {
+  curl_multi_remove_handle(multi_.get(), t.easy());
+  if (!t.sockets_opened.empty()) {
+    sockets_.settle(t.sockets_opened, t.operation_id);
+    t.sockets_opened.clear();
   }
 }
 
@@ -226,14 +219,16 @@ void multi_driver::collect_finished(completions& done) {
   }
 }
 
-void multi_driver::deliver_one(std::unique_ptr<completion> c, delivery how) {
+// ---------------------------------------------------------------------------------------
+// Delivering completions, and going idle
+
+void multi_driver::deliver_one(std::unique_ptr<completion> c, bool post) {
   // `work` is the handler's associated executor (the I/O executor when it has none), with
-  // work tracked. A plain function (no associated executor of its own) spares dispatch() a
-  // second hop.
-  // Moved out, not copied (a copy of a tracked executor is a pair of atomic operations on the
-  // context's work count): `ex` carries the work until the handler has run or is queued.
+  // work tracked. Moved out, not copied (a copy of a tracked executor is a pair of atomic
+  // operations on the context's work count): it carries the work until the handler has run
+  // or is queued.
   asio::any_completion_executor ex = std::move(c->op.work);
-  if (how == delivery::post) {
+  if (post) {
     // The handler's executor may not support blocking.never: post through the I/O executor,
     // which then dispatches to it.
     asio::any_io_executor io = std::move(c->op.io_executor);
@@ -245,36 +240,82 @@ void multi_driver::deliver_one(std::unique_ptr<completion> c, delivery how) {
   }
 }
 
-void multi_driver::deliver(completions& done, delivery how) {
-  // Marks this thread as delivering for this driver; restored even if a handler throws (a
-  // stale mark would defer this thread's kicks forever).
-  struct delivering_mark {
-    multi_driver* outer;
-    explicit delivering_mark(multi_driver* d) : outer(std::exchange(delivering, d)) {}
-    ~delivering_mark() { delivering = outer; }
-  };
-  while (!done.empty()) {
-    {
-      const delivering_mark mark(this);
-      for (std::unique_ptr<completion>& c : done) deliver_one(std::move(c), how);
-    }
-    done.clear();
-    // Start what the handlers started (see start()); what that finishes is delivered in turn.
+// Only from the engine's own handlers (a socket turned ready, the timer, a posted turn): a
+// handler that may run inline here runs in no initiating function and no emit().
+void multi_driver::dispatch_completions(completions& done) {
+  for (std::unique_ptr<completion>& c : done) deliver_one(std::move(c), false);
+  done.clear();
+  after_delivery();
+}
+
+// From async_fetch and from cancellation: every handler is queued, none runs here, and
+// nothing here calls libcurl (which could finish other transfers).
+void multi_driver::post_completions(completions& done) {
+  for (std::unique_ptr<completion>& c : done) deliver_one(std::move(c), true);
+  done.clear();
+  after_delivery();
+}
+
+// Checked after delivery, not at completion: a handler starting the next fetch right away
+// (a sequential loop) keeps the waits armed.
+void multi_driver::after_delivery() {
+  if (load_.load(std::memory_order_relaxed) != 0) return;  // stale at worst: a later delivery checks again
+  bool idle;
+  {
     std::lock_guard lock(mutex_);
-    if (std::exchange(kick_deferred_, false) && !shut_down_) {
-      socket_action(CURL_SOCKET_TIMEOUT, 0, done);
-      how = delivery::dispatch;
-    } else {
-      drop_waits_if_idle();
-    }
+    idle = drop_waits_if_idle();
   }
+  if (idle) pool_.driver_idle(*this);
+}
+
+// Pending waits are outstanding work: run() must return when no transfer is left. So the
+// driver's waits are cancelled once none is left (cached connections stay in libcurl's
+// cache and in the epoll set, unwatched). With mutex_ held.
+bool multi_driver::drop_waits_if_idle() {
+  if (shut_down_ || !active_.empty()) return false;
+  if (timer_armed_ && !deadline_wanted_) {
+    timer_->cancel();
+    timer_armed_ = false;
+  }
+  if (ready_wait_pending_) {
+    ready_wait_pending_ = false;
+    ++ready_generation_;  // its handler, run with operation_aborted, is stale
+    error_code ignored;
+    sockets_.ready_signal().cancel(ignored);
+  }
+  idle_since_.store(std::chrono::steady_clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+  return true;
+}
+
+void multi_driver::retire() {
+  std::lock_guard lock(mutex_);
+  if (shut_down_ || !active_.empty() || !holds_resources_.load(std::memory_order_relaxed)) return;
+  multi_ptr old = std::move(multi_);
+  try {
+    new_multi();
+  } catch (...) {
+    multi_ = std::move(old);  // out of memory: keep the connections rather than lose the handle
+    return;
+  }
+  deadline_wanted_ = false;
+  drop_waits_if_idle();
+  // curl_multi_cleanup closes the cached connections through on_close_socket; anything
+  // the registry still holds after it is either not ours or already closed.
+  old.reset();
+  kick_ = false;
+  peak_active_ = 0;
+  sockets_.clear();
+  idle_.clear();
+  ++stats_.multi_handles_retired;
+  holds_resources_.store(false, std::memory_order_relaxed);
 }
 
 // A session's transfers are its own (see session_state.hpp); the others are pooled here.
 std::unique_ptr<transfer> multi_driver::acquire(session_state* session) {
-  if (session) return session->acquire(hooks_);
+  const socket_hooks hooks{&multi_driver::on_open_socket, &multi_driver::on_close_socket, this};
+  if (session) return session->acquire(hooks);
   std::unique_ptr<transfer> t = idle_.take();
-  return t ? std::move(t) : std::make_unique<transfer>(hooks_);
+  return t ? std::move(t) : std::make_unique<transfer>(hooks);
 }
 
 // The session, if any, is alive here: the finished operation holding it is not delivered yet
@@ -296,22 +337,56 @@ void multi_driver::socket_action(curl_socket_t s, int ev_bitmask, completions& d
   collect_finished(done);
 }
 
-void multi_driver::on_wait(const std::shared_ptr<socket_entry>& entry, int direction, const error_code& ec) {
+// libcurl asked, from inside a call of ours, to be called again at once (timeout 0), which it
+// must not be from inside its own callback: done here, now that the call has returned. A few
+// rounds at most; should it keep asking, a wake-up of the epoll set gives the reactor a turn
+// first.
+void multi_driver::serve_kicks(completions& done) {
+  for (int round = 0; kick_ && round < 4; ++round) {
+    kick_ = false;
+    socket_action(CURL_SOCKET_TIMEOUT, 0, done);
+  }
+  if (std::exchange(kick_, false)) sockets_.wake();
+}
+
+// One wait on the epoll set while transfers run. Asio's waits are one-shot: re-armed after
+// each wake-up (Asio's epoll_ctl(MOD) on re-arming makes the kernel look at the set again, so
+// readiness left over from the last round is never lost: the set is level-triggered).
+void multi_driver::wait_ready() {
+  if (ready_wait_pending_ || active_.empty() || shut_down_) return;
+  ready_wait_pending_ = true;
+  const unsigned generation = ++ready_generation_;
+  sockets_.ready_signal().async_wait(socket_registry::descriptor::wait_read,
+                                     [this, generation](const error_code& ec) { on_ready(generation, ec); });
+}
+
+void multi_driver::on_ready(unsigned generation, const error_code& ec) {
   completions done;
   {
     std::lock_guard lock(mutex_);
-    (direction == CURL_POLL_IN ? entry->read_pending : entry->write_pending) = false;
-    if (shut_down_ || entry->closed) return;
-    if (ec != asio::error::operation_aborted && (entry->wanted & direction)) {
-      int mask = direction == CURL_POLL_IN ? CURL_CSELECT_IN : CURL_CSELECT_OUT;
-      if (ec) mask |= CURL_CSELECT_ERR;
-      socket_action(entry->fd, mask, done);
+    if (shut_down_ || generation != ready_generation_) return;  // cancelled when idle, or superseded
+    ready_wait_pending_ = false;
+    if (!ec) {
+      // Every socket ready now, in one round under one lock. libcurl may close or open
+      // sockets while handling one: each is checked still to be the same entry first.
+      socket_registry::ready ready[64];
+      bool woken = false;
+      const std::size_t n = sockets_.poll(ready, std::size(ready), woken);
+      for (std::size_t i = 0; i < n; ++i)
+        if (sockets_.still_current(ready[i])) socket_action(ready[i].fd, ready[i].mask, done);
+      if (woken) {
+        // Descriptors epoll cannot watch, reported ready (or in error) as poll(2) would.
+        const std::size_t m = sockets_.take_unwatchable(ready, std::size(ready));
+        for (std::size_t i = 0; i < m; ++i)
+          if (sockets_.still_current(ready[i])) socket_action(ready[i].fd, ready[i].mask, done);
+        socket_action(CURL_SOCKET_TIMEOUT, 0, done);
+        if (sockets_.has_unwatchable()) sockets_.wake();
+      }
+      serve_kicks(done);
     }
-    // Asio waits are one-shot: wait again while libcurl still wants this direction (also
-    // after an idle sweep's cancel raced with a new transfer wanting the socket again).
-    if (!entry->closed) arm(entry);
+    wait_ready();
   }
-  deliver(done, delivery::dispatch);
+  dispatch_completions(done);
 }
 
 void multi_driver::on_timer_expired(unsigned generation, const error_code& ec) {
@@ -327,32 +402,10 @@ void multi_driver::on_timer_expired(unsigned generation, const error_code& ec) {
     }
     deadline_wanted_ = false;
     socket_action(CURL_SOCKET_TIMEOUT, 0, done);
+    serve_kicks(done);
+    wait_ready();
   }
-  deliver(done, delivery::dispatch);
-}
-
-void multi_driver::on_soon() {
-  completions done;
-  {
-    std::lock_guard lock(mutex_);
-    soon_posted_ = false;
-    if (shut_down_) return;
-    socket_action(CURL_SOCKET_TIMEOUT, 0, done);
-  }
-  deliver(done, delivery::dispatch);
-}
-
-void multi_driver::arm(const std::shared_ptr<socket_entry>& entry) {
-  if ((entry->wanted & CURL_POLL_IN) && !entry->read_pending) start_wait(entry, CURL_POLL_IN);
-  if ((entry->wanted & CURL_POLL_OUT) && !entry->write_pending) start_wait(entry, CURL_POLL_OUT);
-}
-
-void multi_driver::start_wait(const std::shared_ptr<socket_entry>& entry, int direction) {
-  const bool read = direction == CURL_POLL_IN;
-  (read ? entry->read_pending : entry->write_pending) = true;
-  entry->descriptor.async_wait(
-      read ? asio::posix::stream_descriptor::wait_read : asio::posix::stream_descriptor::wait_write,
-      [this, entry, direction](const error_code& ec) { on_wait(entry, direction, ec); });
+  dispatch_completions(done);
 }
 
 void multi_driver::arm_timer(std::chrono::steady_clock::time_point deadline) {
@@ -363,111 +416,18 @@ void multi_driver::arm_timer(std::chrono::steady_clock::time_point deadline) {
   timer_->async_wait([this, generation](const error_code& ec) { on_timer_expired(generation, ec); });
 }
 
-std::shared_ptr<socket_entry>* multi_driver::slot_of(curl_socket_t s) {
-  if (s < 0) return nullptr;
-  const auto index = static_cast<std::size_t>(s);
-  if (index >= sockets_.size()) sockets_.resize(std::max<std::size_t>(index + 1, sockets_.size() * 2));
-  return &sockets_[index];
-}
-
-// Removes t from the multi handle. Removing it may call on_socket / on_close_socket: the
-// mutex is held already.
-//
-// libcurl 7.88 closes the socket of a transfer that is still connecting without calling
-// CLOSESOCKETFUNCTION when the transfer is removed: the number is free again at once, and any
-// thread of the process may get it for another file. So the socket a transfer opened and had
-// not finished connecting (TCP, then TLS) is dropped from the reactor *before* the removal,
-// while the number is still ours (Asio's release: epoll_ctl(DEL), no close); libcurl then
-// closes it. Should a libcurl call the close callback after all, on_close_socket closes what
-// it no longer knows; should it keep the socket, on_socket meets it again as a descriptor we did
-// not open.
-void multi_driver::remove(transfer& t) {
-  CURL* easy = t.easy();
-  const curl_socket_t s = std::exchange(t.opened_socket, CURL_SOCKET_BAD);
-  if (s >= 0 && static_cast<std::size_t>(s) < sockets_.size()) {
-    std::shared_ptr<socket_entry>& slot = sockets_[static_cast<std::size_t>(s)];
-    if (slot && slot->owned && slot->opened_for == t.operation_id) {
-      curl_off_t connected_at = 0, handshaken_at = 0;
-      char* scheme = nullptr;
-      curl_easy_getinfo(easy, CURLINFO_CONNECT_TIME_T, &connected_at);
-      curl_easy_getinfo(easy, CURLINFO_APPCONNECT_TIME_T, &handshaken_at);
-      curl_easy_getinfo(easy, CURLINFO_SCHEME, &scheme);
-      const bool tls = scheme && (boost::beast::iequals(scheme, "https") || boost::beast::iequals(scheme, "wss"));
-      if (connected_at == 0 || (tls && handshaken_at == 0)) {
-        forget(*slot);
-        slot.reset();
-      }
-    }
-  }
-  curl_multi_remove_handle(multi_.get(), easy);
-}
-
-// Closing through Asio deregisters the socket and ends pending waits with operation_aborted;
-// those waits hold the entry, and find it marked closed.
-void multi_driver::close_owned(socket_entry& entry) {
-  entry.closed = true;
-  entry.wanted = 0;
-  error_code ignored;
-  entry.descriptor.close(ignored);
-  --owned_sockets_;
-}
-
-void multi_driver::forget(socket_entry& entry) {
-  // Stop waiting without closing: the number may already belong to another file.
-  entry.closed = true;
-  entry.wanted = 0;
-  entry.descriptor.release();
-  if (entry.owned) --owned_sockets_;
-}
-
 // ---------------------------------------------------------------------------------------
 // libcurl callbacks: called from inside libcurl, mutex_ held
 
-int multi_driver::on_socket(CURL* easy, curl_socket_t s, int what, void* self, void*) noexcept {
+int multi_driver::on_socket(CURL*, curl_socket_t s, int what, void* self, void*) noexcept {
   auto* d = static_cast<multi_driver*>(self);
-  std::shared_ptr<socket_entry>* slot = d->slot_of(s);
-  if (!slot) return 0;
   if (what == CURL_POLL_REMOVE) {
-    // Not "closed": an owned socket goes back to libcurl's connection cache and may be
-    // used again; a pending wait on it stays, harmlessly, until it is wanted again.
-    if (*slot) {
-      (*slot)->wanted = 0;
-      if (!(*slot)->owned) {
-        d->forget(**slot);
-        slot->reset();
-      }
-    }
+    d->sockets_.unwant(s);
     return 0;
   }
-  try {
-    if (*slot && !(*slot)->owned && (*slot)->identity != file_identity(s)) {
-      // A descriptor we did not open was closed and its number reused behind our back.
-      d->forget(**slot);
-      slot->reset();
-    }
-    if (!*slot) {
-      // A descriptor libcurl did not open through us (threaded resolver's socketpair, ...):
-      // wait on it, never close it. If it cannot be registered, the wait fails at once and
-      // libcurl is told of an error on it rather than left waiting forever.
-      auto entry = std::make_shared<socket_entry>(d->executor_, s, false);
-      error_code ec;
-      entry->descriptor.assign(s, ec);
-      entry->identity = file_identity(s);
-      *slot = std::move(entry);
-      ++d->stats_.foreign_descriptors;
-    }
-    (*slot)->wanted = what & (CURL_POLL_IN | CURL_POLL_OUT);
-    d->arm(*slot);
-    // First report of a socket we opened: the transfer connecting it (see remove()).
-    if ((*slot)->owned && (*slot)->opened_for == 0) {
-      if (transfer* t = transfer::from(easy)) {
-        (*slot)->opened_for = t->operation_id;
-        t->opened_socket = s;
-      }
-    }
-  } catch (...) {
-    return -1;  // out of memory: libcurl fails the transfers rather than stall them
-  }
+  // A descriptor epoll cannot watch is served at the next wake-up instead (as poll(2) would
+  // report a regular file ready); one that is not open makes libcurl see an error on it.
+  if (!d->sockets_.want(s, what)) d->sockets_.wake();
   return 0;
 }
 
@@ -479,14 +439,10 @@ int multi_driver::on_timer(CURLM*, long timeout_ms, void* self) noexcept {
   }
   try {
     if (timeout_ms == 0) {
-      // "As soon as possible", but never by calling libcurl from inside its own callback.
+      // "As soon as possible", but never by calling libcurl from inside its own callback:
+      // served by serve_kicks() once the call in progress (always ours) has returned.
       d->deadline_wanted_ = false;
-      if (d->starting_) {
-        d->kick_ = true;  // start() calls libcurl right after curl_multi_add_handle returns
-      } else if (!d->soon_posted_) {
-        d->soon_posted_ = true;
-        asio::post(d->executor_, [d] { d->on_soon(); });
-      }
+      d->kick_ = true;
       return 0;
     }
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
@@ -499,46 +455,26 @@ int multi_driver::on_timer(CURLM*, long timeout_ms, void* self) noexcept {
   return 0;
 }
 
-curl_socket_t multi_driver::on_open_socket(void* self, curlsocktype, curl_sockaddr* address) noexcept {
-  auto* d = static_cast<multi_driver*>(self);
-  const int fd = ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
-  if (fd < 0) return CURL_SOCKET_BAD;
+// The client pointer is the transfer (CURLOPT_OPENSOCKETDATA is per easy handle), so the
+// sockets it opens are recorded with it for settle().
+curl_socket_t multi_driver::on_open_socket(void* clientp, curlsocktype, curl_sockaddr* address) noexcept {
+  auto* t = static_cast<transfer*>(clientp);
+  auto* d = static_cast<multi_driver*>(t->hooks().owner);
   try {
-    std::shared_ptr<socket_entry>* slot = d->slot_of(fd);
-    if (*slot) {
-      // We still knew this number from a descriptor closed without our close callback.
-      d->forget(**slot);
-      slot->reset();
-    }
-    auto entry = std::make_shared<socket_entry>(d->executor_, fd, true);
-    error_code ec;
-    entry->descriptor.assign(fd, ec);
-    if (ec) {
-      ::close(fd);
-      return CURL_SOCKET_BAD;
-    }
-    entry->identity = file_identity(fd);
-    *slot = std::move(entry);
-    ++d->owned_sockets_;
-    ++d->stats_.sockets_opened;
+    t->sockets_opened.reserve(t->sockets_opened.size() + 1);
   } catch (...) {
-    ::close(fd);
     return CURL_SOCKET_BAD;
   }
+  const int fd = d->sockets_.open(address->family, address->socktype, address->protocol, t->operation_id);
+  if (fd < 0) return CURL_SOCKET_BAD;
+  t->sockets_opened.push_back(fd);
   return fd;
 }
 
+// The client pointer is the driver: libcurl may close a cached connection long after the
+// transfer that opened it is gone.
 int multi_driver::on_close_socket(void* self, curl_socket_t s) noexcept {
-  auto* d = static_cast<multi_driver*>(self);
-  if (s >= 0 && static_cast<std::size_t>(s) < d->sockets_.size()) {
-    std::shared_ptr<socket_entry>& slot = d->sockets_[static_cast<std::size_t>(s)];
-    if (slot && slot->owned) {
-      d->close_owned(*slot);
-      slot.reset();
-      return 0;
-    }
-  }
-  return ::close(s);
+  return static_cast<multi_driver*>(self)->sockets_.close(s);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -556,21 +492,15 @@ void multi_driver::shutdown() {
       doomed.push_back(std::move(t->op));
     }
     multi_.reset();  // closes cached connections through on_close_socket
+    kick_ = false;
     active_.clear();
     load_.store(0, std::memory_order_relaxed);
     idle_.clear();
-    for (auto& entry : sockets_) {
-      if (!entry) continue;
-      if (entry->owned && entry->identity == file_identity(entry->fd)) {
-        close_owned(*entry);
-      } else {
-        forget(*entry);  // never close a number that may belong to another file by now
-      }
-    }
     sockets_.clear();
-    // Destroyed here, not in our destructor: services created after this one (the reactor,
-    // the timer service) are destroyed before it.
+    // The Asio objects go here, not in our destructor: services created after this one (the
+    // reactor, the timer service) are destroyed before it.
     timer_.reset();
+    sockets_.close_set();
   }
   // Asio's rule at shutdown: pending handlers are destroyed, never invoked; and never with
   // our mutex held, since their destructors may run arbitrary user code.

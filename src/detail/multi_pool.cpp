@@ -5,6 +5,17 @@ namespace boost_curl::detail {
 multi_driver& multi_pool::pick() {
   const std::size_t limit = transfers_per_driver();
   std::size_t n = drivers();
+  if (n > 1) {
+    // While others work, extras left idle long enough are retired; looked at every half
+    // timeout at most (one clock read per fetch otherwise).
+    const auto now = std::chrono::steady_clock::now();
+    auto due = next_sweep_.load(std::memory_order_relaxed);
+    const auto timeout = std::chrono::duration_cast<std::chrono::steady_clock::duration>(idle_timeout());
+    if (now.time_since_epoch().count() >= due &&
+        next_sweep_.compare_exchange_strong(due, (now + timeout / 2).time_since_epoch().count(),
+                                            std::memory_order_relaxed))
+      retire_idle_extras(now - timeout);
+  }
   // First driver with room: keeps low concurrency on driver 0 and its warm connections.
   std::size_t least = 0;
   for (std::size_t i = 0; i < n; ++i) {
@@ -16,13 +27,31 @@ multi_driver& multi_pool::pick() {
     std::lock_guard lock(grow_mutex_);
     n = drivers();
     if (n < max_drivers && (n == 0 || drivers_[n - 1]->load() >= limit)) {
-      drivers_[n] = std::make_unique<multi_driver>();
+      drivers_[n] = std::make_unique<multi_driver>(engine_executor_, *this);
       count_.store(n + 1, std::memory_order_release);
       return *drivers_[n];
     }
     if (n > 0 && n < max_drivers) return *drivers_[n - 1];  // another thread just added one
   }
   return *drivers_[least];  // all full and no room for more: the least loaded
+}
+
+void multi_pool::driver_idle(multi_driver&) {
+  const std::size_t n = drivers();
+  if (n < 2) return;
+  for (std::size_t i = 0; i < n; ++i)
+    if (drivers_[i]->load() != 0) return;
+  // Nothing runs anywhere: the burst the extras were made for is over.
+  retire_idle_extras(std::chrono::steady_clock::time_point::max());
+}
+
+// Each driver checks under its own lock that it still runs nothing; a fetch starting on it
+// meanwhile simply keeps it.
+void multi_pool::retire_idle_extras(std::chrono::steady_clock::time_point idle_before) {
+  for (std::size_t i = 1, n = drivers(); i < n; ++i) {
+    multi_driver& d = *drivers_[i];
+    if (d.holds_resources() && d.load() == 0 && d.idle_since() <= idle_before) d.retire();
+  }
 }
 
 void multi_pool::shutdown() {
@@ -48,6 +77,7 @@ service_statistics multi_pool::statistics() const {
     sum.transfers_started += s.transfers_started;
     sum.sockets_opened += s.sockets_opened;
     sum.foreign_descriptors += s.foreign_descriptors;
+    sum.multi_handles_retired += s.multi_handles_retired;
   }
   sum.multi_handles = drivers();
   return sum;

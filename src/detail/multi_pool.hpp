@@ -8,13 +8,24 @@
 // are full: low concurrency stays on one driver (and reuses its connections), high
 // concurrency is spread over drivers whose connection caches stay short. Drivers have their
 // own mutex, so a context run by several threads also drives them in parallel.
+//
+// Extra drivers (all but the first) exist for bursts. Once a burst is over they would keep
+// their connections, dead ones included, for the life of the context: new transfers go to the
+// first driver with room, so nothing would ever run on them again for libcurl to prune its
+// cache. So they are retired (connections closed, idle easy handles freed): all of them as
+// soon as no transfer runs anywhere, and, while others work, each one left idle for
+// multi_idle_timeout(). Drivers themselves are never destroyed before shutdown: cancellation
+// handlers left in users' slots name them.
 
 #include "multi_driver.hpp"
 
+
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 
 namespace boost_curl::detail {
 
@@ -22,15 +33,23 @@ class multi_pool {
  public:
   static constexpr std::size_t max_drivers = 128;
 
-  multi_pool() = default;
+  // `executor`: for the drivers' own I/O (see engine_executor.hpp).
+  explicit multi_pool(const engine_executor& executor) noexcept : engine_executor_(executor) {}
   multi_pool(const multi_pool&) = delete;
   multi_pool& operator=(const multi_pool&) = delete;
 
   void set_transfers_per_driver(std::size_t n) noexcept { per_driver_.store(n, std::memory_order_relaxed); }
   std::size_t transfers_per_driver() const noexcept { return per_driver_.load(std::memory_order_relaxed); }
+  void set_idle_timeout(std::chrono::milliseconds d) noexcept { idle_timeout_ms_.store(d.count(), std::memory_order_relaxed); }
+  std::chrono::milliseconds idle_timeout() const noexcept {
+    return std::chrono::milliseconds(idle_timeout_ms_.load(std::memory_order_relaxed));
+  }
 
   // The driver a new transfer should go to.
   multi_driver& pick();
+
+  // Told by a driver that it ran out of transfers (called without its lock).
+  void driver_idle(multi_driver& d);
 
   void shutdown();
 
@@ -40,9 +59,14 @@ class multi_pool {
   service_statistics statistics() const;
 
  private:
+  void retire_idle_extras(std::chrono::steady_clock::time_point idle_before);
+
+  engine_executor engine_executor_;
   std::array<std::unique_ptr<multi_driver>, max_drivers> drivers_;
   std::atomic<std::size_t> count_{0};  // drivers_[0, count_) exist; they are never removed
   std::atomic<std::size_t> per_driver_{64};
+  std::atomic<std::chrono::milliseconds::rep> idle_timeout_ms_{2000};
+  std::atomic<std::chrono::steady_clock::rep> next_sweep_{0};
   std::mutex grow_mutex_;
 };
 

@@ -23,6 +23,14 @@ bool has_crlf(std::string_view s) noexcept {
   return s.find('\r') != std::string_view::npos || s.find('\n') != std::string_view::npos;
 }
 
+bool is_https(std::string_view url) noexcept {
+  constexpr std::string_view scheme = "https://";
+  if (url.size() < scheme.size()) return false;
+  for (std::size_t i = 0; i < scheme.size(); ++i)
+    if ((url[i] | 0x20) != scheme[i]) return false;  // ASCII lower case; ':' and '/' unchanged
+  return true;
+}
+
 long curl_http_version(http_version v) noexcept {
   switch (v) {
     case http_version::http1_0: return CURL_HTTP_VERSION_1_0;
@@ -61,12 +69,41 @@ bool h2c_reuse_works() noexcept {
 struct option_setter {
   CURL* easy;
   CURLcode first_error = CURLE_OK;
+  CURLoption first_refused{};
   template <class T>
   void operator()(CURLoption opt, T value) noexcept {
     CURLcode rc = curl_easy_setopt(easy, opt, value);
-    if (rc != CURLE_OK && first_error == CURLE_OK) first_error = rc;
+    if (rc != CURLE_OK && first_error == CURLE_OK) {
+      first_error = rc;
+      first_refused = opt;
+    }
   }
 };
+
+// The request member behind a libcurl option, for error messages (values are not repeated:
+// they may hold credentials).
+const char* request_member(CURLoption opt) noexcept {
+  switch (opt) {
+    case CURLOPT_URL: return "url";
+    case CURLOPT_PROTOCOLS_STR:
+    case CURLOPT_REDIR_PROTOCOLS_STR: return "protocols";
+    case CURLOPT_POSTFIELDS:
+    case CURLOPT_POSTFIELDSIZE_LARGE: return "body";
+    case CURLOPT_HTTPHEADER: return "headers";
+    case CURLOPT_TIMEOUT_MS: return "timeout";
+    case CURLOPT_CONNECTTIMEOUT_MS: return "connect_timeout";
+    case CURLOPT_FOLLOWLOCATION:
+    case CURLOPT_MAXREDIRS: return "follow_redirects / max_redirects";
+    case CURLOPT_SSL_VERIFYPEER: return "verify_peer";
+    case CURLOPT_SSL_VERIFYHOST: return "verify_host";
+    case CURLOPT_CAINFO: return "ca_file";
+    case CURLOPT_HTTP_VERSION: return "version";
+    case CURLOPT_ACCEPT_ENCODING: return "decompress";
+    case CURLOPT_PROXY: return "proxy";
+    case CURLOPT_UNIX_SOCKET_PATH: return "unix_socket_path";
+    default: return "an option";
+  }
+}
 
 }  // namespace
 
@@ -92,7 +129,7 @@ void transfer::set_fixed_options() {
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &transfer::on_header);
   curl_easy_setopt(h, CURLOPT_HEADERDATA, static_cast<void*>(this));
   curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, hooks_.open);
-  curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, hooks_.owner);
+  curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, static_cast<void*>(this));
   curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, hooks_.close);
   curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, hooks_.owner);
   // No proxy variables in the environment: say so once, instead of libcurl looking them up
@@ -108,12 +145,12 @@ void transfer::set_fixed_options() {
   }
 }
 
+// Only the close callback's pointer names the driver; the open callback finds it in hooks_.
 void transfer::use_hooks(const socket_hooks& hooks) noexcept {
   if (hooks.owner == hooks_.owner) return;
   hooks_ = hooks;
   CURL* h = easy_.get();
   curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, hooks_.open);
-  curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, hooks_.owner);
   curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, hooks_.close);
   curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, hooks_.owner);
 }
@@ -137,9 +174,15 @@ error_code transfer::prepare(request&& req) {
   body_limit_hit_ = false;
   error_buffer_[0] = '\0';
   max_body_ = req.max_body_size;
+  decompressing_ = req.decompress;
   error_code ec = apply(req);
   if (ec) needs_reset_ = true;
   return ec;
+}
+
+error_code transfer::refuse(const char* why) {
+  response_.error_message = why;
+  return error::invalid_request;
 }
 
 error_code transfer::apply(request& req) {
@@ -152,7 +195,7 @@ error_code transfer::apply(request& req) {
     current = wanted;
   };
 
-  if (has_crlf(req.url)) return error::invalid_request;
+  if (has_crlf(req.url)) return refuse("the URL holds a CR or LF character");
   // libcurl keeps the URL set (a redirect followed changes only its transfer state), so a
   // load generator's repeated URL is not copied again.
   if (was.url != req.url) {
@@ -167,7 +210,7 @@ error_code transfer::apply(request& req) {
   }
 
   // Method and body. libcurl reads the body in place, so the transfer keeps it.
-  if (req.method == http::verb::unknown) return error::invalid_request;
+  if (req.method == http::verb::unknown) return refuse("the request method is http::verb::unknown");
   body_ = std::move(req.body);
   const bool sends_body = !body_.empty() || req.method == http::verb::post || req.method == http::verb::put ||
                           req.method == http::verb::patch;
@@ -205,7 +248,8 @@ error_code transfer::apply(request& req) {
     std::string_view name = field.name_string(), value = field.value();
     if (name.empty() || has_crlf(name) || has_crlf(value)) {
       curl_slist_free_all(list);
-      return error::invalid_request;
+      return refuse(name.empty() ? "a header field has an empty name"
+                                 : "a header field's name or value holds a CR or LF character");
     }
     line.assign(name.data(), name.size());
     if (value.empty()) {
@@ -219,7 +263,10 @@ error_code transfer::apply(request& req) {
   if (sends_body && req.headers.find(http::field::expect) == req.headers.end()) append("Expect:");
   if (sends_body && req.headers.find(http::field::content_type) == req.headers.end()) append("Content-Type:");
   header_list_.reset(list);
-  if (!ok) return error::setup_failed;
+  if (!ok) {
+    response_.error_message = "out of memory building the header field list";
+    return error::setup_failed;
+  }
   if (list || was.header_list) set(CURLOPT_HTTPHEADER, list);
   was.header_list = list != nullptr;
 
@@ -227,10 +274,6 @@ error_code transfer::apply(request& req) {
   if (was.timeout_ms != timeout_ms) set(CURLOPT_TIMEOUT_MS, was.timeout_ms = timeout_ms);
   const long connect_ms = static_cast<long>(req.connect_timeout.count());
   if (was.connect_timeout_ms != connect_ms) set(CURLOPT_CONNECTTIMEOUT_MS, was.connect_timeout_ms = connect_ms);
-  if (was.max_body != max_body_) {
-    set(CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(max_body_));
-    was.max_body = max_body_;
-  }
   if (was.follow != req.follow_redirects || was.max_redirects != req.max_redirects) {
     set(CURLOPT_FOLLOWLOCATION, req.follow_redirects ? 1L : 0L);
     set(CURLOPT_MAXREDIRS, req.max_redirects);
@@ -240,16 +283,12 @@ error_code transfer::apply(request& req) {
   if (was.verify_peer != req.verify_peer) set(CURLOPT_SSL_VERIFYPEER, (was.verify_peer = req.verify_peer) ? 1L : 0L);
   if (was.verify_host != req.verify_host) set(CURLOPT_SSL_VERIFYHOST, (was.verify_host = req.verify_host) ? 2L : 0L);
   set_string(CURLOPT_CAINFO, was.ca_file, req.ca_file, default_ca_file_.empty() ? nullptr : default_ca_file_.c_str());
-  if (const long v = curl_http_version(req.version); was.http_version != v) {
+  const long v = curl_http_version(req.version);
+  if (was.http_version != v) {
     set(CURLOPT_HTTP_VERSION, was.http_version = v);
     // libcurl before 8.0 fails any request on a reused or shared h2c prior-knowledge
     // connection ("Error in the HTTP2 framing layer", curl#10634, fixed by curl#10643): give
     // each such request a connection of its own, used once.
-    // Asked for HTTP/2: wait for a connection being set up to say whether it multiplexes,
-    // rather than opening one connection per concurrent request.
-    const bool pipewait = v == CURL_HTTP_VERSION_2_0 || v == CURL_HTTP_VERSION_2TLS ||
-                          v == CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE;
-    if (pipewait != was.pipewait) set(CURLOPT_PIPEWAIT, (was.pipewait = pipewait) ? 1L : 0L);
     const bool forbid = v == CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE && !h2c_reuse_works();
     if (forbid != was.forbid_reuse) {
       set(CURLOPT_FORBID_REUSE, forbid ? 1L : 0L);
@@ -257,6 +296,15 @@ error_code transfer::apply(request& req) {
       was.forbid_reuse = forbid;
     }
   }
+  // Where HTTP/2 may be negotiated, wait for a connection being set up to say whether it
+  // multiplexes rather than open one connection per concurrent request (what `curl -Z`
+  // does). Asked for explicitly, always; by default, over TLS, where ALPN decides at the
+  // handshake. Not for cleartext by default: HTTP/1.1 there, and libcurl would hold every
+  // concurrent request until the first response to learn that.
+  const bool pipewait = v == CURL_HTTP_VERSION_2_0 || v == CURL_HTTP_VERSION_2TLS ||
+                        v == CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE ||
+                        (v == CURL_HTTP_VERSION_NONE && is_https(was.url));
+  if (pipewait != was.pipewait) set(CURLOPT_PIPEWAIT, (was.pipewait = pipewait) ? 1L : 0L);
   if (was.decompress != req.decompress) {
     set(CURLOPT_ACCEPT_ENCODING, req.decompress ? "" : static_cast<const char*>(nullptr));
     was.decompress = req.decompress;
@@ -264,20 +312,30 @@ error_code transfer::apply(request& req) {
   set_string(CURLOPT_PROXY, was.proxy, req.proxy, proxy_environment_at_start().proxy ? nullptr : "");
   set_string(CURLOPT_UNIX_SOCKET_PATH, was.unix_socket_path, req.unix_socket_path, nullptr);
 
-  if (set.first_error != CURLE_OK) return make_curl_error(set.first_error);
+  if (set.first_error != CURLE_OK) {
+    response_.error_message = std::string("libcurl refused request::") + request_member(set.first_refused) + ": " +
+                              curl_easy_strerror(set.first_error);
+    return make_curl_error(set.first_error);
+  }
   return {};
 }
 
+// The body limit is enforced here, not with CURLOPT_MAXFILESIZE: libcurl checks that against
+// the announced Content-Length even for responses that have no body (HEAD, 204, 304).
 std::size_t transfer::on_write(char* data, std::size_t size, std::size_t count, void* self) noexcept {
   auto* t = static_cast<transfer*>(self);
   const std::size_t n = size * count;
   std::string& body = t->response_.body;
   if (body.capacity() <= std::string().capacity()) {
     // First bytes: reserve the announced length, but never more than this on the word of a
-    // server that may lie.
+    // server that may lie; refuse at once a body announced over the limit.
     curl_off_t length = -1;
     curl_easy_getinfo(t->easy_.get(), CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
     if (length > 0) {
+      if (t->max_body_ != 0 && !t->decompressing_ && static_cast<std::uint64_t>(length) > t->max_body_) {
+        t->body_limit_hit_ = true;
+        return 0;
+      }
       const std::size_t cap = t->max_body_ ? std::min(t->max_body_, max_reserve) : max_reserve;
       try {
         body.reserve(std::min(static_cast<std::size_t>(length), cap));
@@ -360,7 +418,7 @@ error_code transfer::finish(CURLcode result) {
 
   if (result == CURLE_OK) return {};
   r.error_message = error_buffer_[0] ? error_buffer_ : curl_easy_strerror(result);
-  if ((result == CURLE_WRITE_ERROR && body_limit_hit_) || result == CURLE_FILESIZE_EXCEEDED) {
+  if (result == CURLE_WRITE_ERROR && body_limit_hit_) {
     r.error_message = "response body exceeds max_body_size";
     return error::body_too_large;
   }

@@ -6,6 +6,7 @@
 // many requests.
 
 #include "curl_handles.hpp"
+#include "socket_registry.hpp"
 
 #include <boost_curl/detail/initiate_fetch.hpp>
 
@@ -21,8 +22,9 @@ namespace boost_curl::detail {
 
 class session_state;
 
-// The socket callbacks every easy handle is given: they belong to the multi_driver, because
-// libcurl may close a cached connection long after the transfer that opened it is gone.
+// The socket callbacks every easy handle is given. Opening is told the transfer (which
+// records the sockets it opened, and names its driver through `owner`); closing is told the
+// driver, because libcurl may close a cached connection long after that transfer is gone.
 struct socket_hooks {
   curl_opensocket_callback open;
   curl_closesocket_callback close;
@@ -39,6 +41,7 @@ class transfer {
 
   CURL* easy() const noexcept { return easy_.get(); }
   session_state* session() const noexcept { return session_; }
+  const socket_hooks& hooks() const noexcept { return hooks_; }
 
   // Points the socket callbacks at another driver (a session's transfers move between them).
   // Connections keep the callbacks they were opened with.
@@ -46,7 +49,7 @@ class transfer {
   static transfer* from(CURL* easy) noexcept;
 
   // Configures the easy handle for `req` (taking its body and fields). On error the
-  // transfer is left idle and the error says why.
+  // transfer is left idle, the error says what and result().error_message why.
   error_code prepare(request&& req);
 
   // Collects the results after libcurl reported `result`; returns the operation's error.
@@ -68,8 +71,8 @@ class transfer {
 
   bool active = false;
   std::size_t active_index = 0;  // position in the driver's list of active transfers
-  curl_socket_t opened_socket = CURL_SOCKET_BAD;  // a socket this operation opened (see multi_driver::remove)
-  std::uint64_t operation_id = 0;               // unique per operation within its driver (cancellation names it)
+  opened_sockets sockets_opened;  // sockets this operation opened (see multi_driver::remove)
+  std::uint64_t operation_id = 0;  // unique per operation within its driver (cancellation names it)
 
  private:
   static std::size_t on_write(char* data, std::size_t size, std::size_t count, void* self) noexcept;
@@ -77,6 +80,7 @@ class transfer {
 
   void set_fixed_options();
   error_code apply(request& req);
+  error_code refuse(const char* why);  // error::invalid_request, with why as the message
 
   // The per-request options the easy handle holds now. prepare() changes only what differs
   // from the previous request: curl_easy_reset plus setting everything again costs more than
@@ -87,7 +91,6 @@ class transfer {
     bool header_list = false;
     long timeout_ms = 0;
     long connect_timeout_ms = 0;
-    std::size_t max_body = 0;
     bool follow = false;
     long max_redirects = -1;
     bool verify_peer = true;
@@ -111,6 +114,7 @@ class transfer {
   std::string header_block_;  // the final response's header lines so far
   response response_;
   std::size_t max_body_ = 0;
+  bool decompressing_ = false;  // body_ counts decoded bytes; Content-Length counts encoded ones
   bool body_limit_hit_ = false;
   char error_buffer_[CURL_ERROR_SIZE];
 };

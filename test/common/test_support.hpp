@@ -6,12 +6,15 @@
 #include <boost_curl.hpp>
 #include <origin/loopback_origin.hpp>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <chrono>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <vector>
 
 namespace boost_curl::test {
 
@@ -60,6 +63,21 @@ inline bool has_origin_pattern(std::string_view body) {
   for (std::size_t i = 0; i < body.size(); ++i)
     if (body[i] != digits[i % 16]) return false;
   return true;
+}
+
+// Runs ctx on `threads` threads until `done()` (or run_limit), then stops it and joins them.
+// `done` is polled from the calling thread: make what it reads atomic.
+template <class Done>
+void run_on_threads(asio::io_context& ctx, int threads, Done done) {
+  auto guard = asio::make_work_guard(ctx);
+  std::vector<std::thread> pool;
+  for (int i = 0; i < threads; ++i) pool.emplace_back([&ctx] { ctx.run_for(run_limit); });
+  const auto deadline = std::chrono::steady_clock::now() + run_limit;
+  while (!done() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
+  guard.reset();
+  ctx.stop();
+  for (auto& t : pool) t.join();
+  ctx.restart();
 }
 
 // A loopback origin plus a client context: the fixture of most tests.

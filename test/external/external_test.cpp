@@ -95,6 +95,34 @@ BOOST_AUTO_TEST_CASE(http2_requests_share_connections) {
   BOOST_TEST(service().statistics().sockets_opened <= service().statistics().multi_handles * 2);
 }
 
+// With the default version, HTTP/2 is negotiated by ALPN; concurrent requests must wait for
+// the first connection's handshake and share it, as `curl -Z` does (CURLOPT_PIPEWAIT), not
+// open one TLS connection each.
+BOOST_AUTO_TEST_CASE(default_version_multiplexes_concurrent_requests) {
+  std::vector<fetch_result> results(16);
+  for (auto& r : results) async_fetch(ctx, trusted(https("/100b")), record(r));
+  run_bounded(ctx);
+  for (auto& r : results) {
+    BOOST_TEST(!r.ec);
+    BOOST_TEST(r.resp.version == 20u);
+  }
+  BOOST_TEST(service().statistics().sockets_opened == 1u);
+}
+
+// HTTP/1.1 over TLS (asked for): concurrent requests still get a connection each, after
+// waiting at most for the first handshake.
+BOOST_AUTO_TEST_CASE(http1_over_tls_still_opens_connections_in_parallel) {
+  std::vector<fetch_result> results(8);
+  for (auto& r : results) {
+    request req = trusted(https("/100b"));
+    req.version = http_version::http1_1;
+    async_fetch(ctx, std::move(req), record(r));
+  }
+  run_bounded(ctx);
+  for (auto& r : results) BOOST_TEST(r.resp.version == 11u);
+  BOOST_TEST(service().statistics().sockets_opened == 8u);
+}
+
 BOOST_AUTO_TEST_CASE(post_over_http2) {
   request req = trusted(https("/echo"));
   req.method = http::verb::post;

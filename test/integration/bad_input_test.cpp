@@ -2,6 +2,10 @@
 
 #include "test_support.hpp"
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/post.hpp>
+
 using namespace boost_curl;
 using namespace boost_curl::test;
 namespace http = boost_curl::http;
@@ -99,6 +103,36 @@ BOOST_AUTO_TEST_CASE(announced_length_over_the_limit_is_refused_early) {
   BOOST_TEST(r.resp.body.size() <= 1000u);
 }
 
+// Responses that have no body by definition are not refused for the length they announce
+// (libcurl's own CURLOPT_MAXFILESIZE check refuses a HEAD of anything over the limit).
+BOOST_AUTO_TEST_CASE(bodiless_responses_are_not_held_to_the_body_limit) {
+  request head(http::verb::head, url("/bytes/5000"));
+  head.max_body_size = 1000;
+  fetch_result h = fetch(ctx, std::move(head));
+  BOOST_TEST(!h.ec, h.ec.message() << ": " << h.resp.error_message);
+  BOOST_TEST(h.resp.status_code() == 200u);
+  BOOST_TEST(h.resp.headers[http::field::content_length] == "5000");
+  for (const char* target : {"/no-body/304/5000", "/no-body/204/5000"}) {
+    request req(url(target));
+    req.max_body_size = 1000;
+    fetch_result r = fetch(ctx, std::move(req));
+    BOOST_TEST_CONTEXT(target) {
+      BOOST_TEST(!r.ec, r.ec.message() << ": " << r.resp.error_message);
+      BOOST_TEST(r.resp.body.empty());
+    }
+  }
+  request get(url("/bytes/5000"));  // the same resource's body is still refused
+  get.max_body_size = 1000;
+  BOOST_TEST((fetch(ctx, std::move(get)).ec == error::body_too_large));
+}
+
+// The default limit is 256 MiB: a HEAD of a 300 MiB resource must succeed under defaults.
+BOOST_AUTO_TEST_CASE(head_of_a_resource_over_the_default_limit) {
+  fetch_result r = fetch(ctx, request(http::verb::head, url("/bytes/314572800")));
+  BOOST_TEST(!r.ec, r.ec.message() << ": " << r.resp.error_message);
+  BOOST_TEST(r.resp.headers[http::field::content_length] == "314572800");
+}
+
 BOOST_AUTO_TEST_CASE(body_exactly_at_the_limit_is_fine) {
   request req(url("/chunked/4000"));
   req.max_body_size = 4000;
@@ -123,6 +157,53 @@ BOOST_AUTO_TEST_CASE(url_with_newline_is_refused) {
 BOOST_AUTO_TEST_CASE(unknown_method_is_refused) {
   fetch_result r = fetch(ctx, request(http::verb::unknown, url("/echo")));
   BOOST_TEST((r.ec == error::invalid_request));
+}
+
+// Every error comes with an explanation in response::error_message, also the errors
+// boost_curl raises itself before libcurl sees the request.
+BOOST_AUTO_TEST_CASE(every_error_has_a_message) {
+  std::vector<std::pair<std::string, request>> cases;
+  {
+    request r(url("/echo"));
+    r.headers.set("X-A", "1\r\nX-Injected: 2");
+    cases.emplace_back("CR/LF in a field value", std::move(r));
+  }
+  {
+    request r(url("/echo"));
+    r.headers.set("X-\nName", "1");
+    cases.emplace_back("CR/LF in a field name", std::move(r));
+  }
+  cases.emplace_back("CR/LF in the URL", request(url("/echo\r\nX: y")));
+  cases.emplace_back("unknown method", request(http::verb::unknown, url("/echo")));
+  {
+    request r(url("/echo"));
+    r.protocols = "no-such-protocol";
+    cases.emplace_back("unknown protocol name", std::move(r));
+  }
+  cases.emplace_back("malformed URL", request("http://[::1"));
+  cases.emplace_back("refused", request("http://127.0.0.1:" + std::to_string(refused_port()) + "/"));
+  {
+    request r(url("/bytes/5000"));
+    r.max_body_size = 10;
+    cases.emplace_back("body too large", std::move(r));
+  }
+  for (auto& [what, req] : cases) {
+    fetch_result r = fetch(ctx, std::move(req));
+    BOOST_TEST_CONTEXT(what) {
+      BOOST_TEST(r.ec);
+      BOOST_TEST(!r.resp.error_message.empty());
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(cancelled_operation_says_so) {
+  asio::cancellation_signal signal;
+  fetch_result r;
+  async_fetch(ctx, request(url("/hang")), asio::bind_cancellation_slot(signal.slot(), record(r)));
+  asio::post(ctx, [&] { signal.emit(asio::cancellation_type::terminal); });
+  run_bounded(ctx);
+  BOOST_TEST((r.ec == asio::error::operation_aborted));
+  BOOST_TEST(!r.resp.error_message.empty());
 }
 
 BOOST_AUTO_TEST_CASE(engine_stays_usable_after_errors) {

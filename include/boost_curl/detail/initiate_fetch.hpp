@@ -21,13 +21,13 @@ class session_state;  // src/detail/session_state.hpp
 
 // The compiled half of async_fetch (src/curl_service.cpp): hands the type-erased handler
 // to the curl_service of io_executor's execution context.
-//  - io_executor: the executor given to async_fetch, the default executor of the handler;
-//  - context_executor: its execution context's plain executor, for the service's own I/O;
+//  - io_executor: the executor given to async_fetch, the default executor of the handler
+//    (only ever used for the handler: the service runs its own I/O on its context's plain
+//    executor, whatever this one is);
 //  - handler_work: the handler's associated executor with outstanding work tracked, held
 //    until completion so run() does not return under a pending fetch;
 //  - session: the session the request belongs to, or null.
 BOOST_CURL_DECL void initiate_fetch(const boost::asio::any_io_executor& io_executor,
-                                    const boost::asio::any_io_executor& context_executor,
                                     boost::asio::any_completion_executor handler_work, request&& req,
                                     fetch_handler&& handler, const std::shared_ptr<session_state>& session);
 

@@ -30,7 +30,7 @@ class fetch_initiation {
     boost::asio::any_completion_executor work =
         boost::asio::prefer(boost::asio::get_associated_executor(handler, ex_),
                             boost::asio::execution::outstanding_work.tracked);
-    initiate_fetch(boost::asio::any_io_executor(ex_), context_executor_of(ex_), std::move(work), std::move(req),
+    initiate_fetch(boost::asio::any_io_executor(ex_), std::move(work), std::move(req),
                    fetch_handler(std::forward<Handler>(handler)), session_);
   }
 

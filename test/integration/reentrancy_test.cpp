@@ -1,0 +1,155 @@
+// Handlers that call back into the engine: a fetch started anywhere makes progress at once,
+// and no user handler ever runs inside async_fetch or inside a cancellation signal's emit(),
+// whichever thread starts, cancels or completes what.
+
+#include "test_support.hpp"
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include <atomic>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <thread>
+
+using namespace boost_curl;
+using namespace boost_curl::test;
+using ct = boost::asio::cancellation_type;
+
+namespace {
+
+// Where the current thread is: inside an initiating function, inside emit().
+thread_local int inside_async_fetch = 0;
+thread_local int inside_emit = 0;
+
+// Counts handlers invoked inside async_fetch or emit(), on any thread.
+struct call_site_checker {
+  std::atomic<int> handlers{0};
+  std::atomic<int> violations{0};
+
+  template <class F>
+  auto wrap(F f) {
+    return [this, f = std::move(f)](error_code ec, response r) mutable {
+      ++handlers;
+      if (inside_async_fetch || inside_emit) ++violations;
+      f(ec, std::move(r));
+    };
+  }
+  template <class Token>
+  void start(asio::io_context& ctx, request req, Token&& token) {
+    ++inside_async_fetch;
+    async_fetch(ctx, std::move(req), std::forward<Token>(token));
+    --inside_async_fetch;
+  }
+  void emit(asio::cancellation_signal& s, ct type) {
+    ++inside_emit;
+    s.emit(type);
+    --inside_emit;
+  }
+};
+
+// A URL libcurl accepts as an option but fails to parse when the transfer starts, so the
+// fetch fails inside the engine's first libcurl call for it.
+const std::string fails_at_once = "http://[::1";
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(reentrancy, origin_fixture)
+
+// A handler the engine is delivering starts a fetch and blocks until it completed: the fetch
+// must not wait for that handler to return (other threads run the context).
+BOOST_AUTO_TEST_CASE(fetch_started_in_a_handler_progresses_while_the_handler_blocks) {
+  std::atomic<int> outcome{0};  // 0 running, 1 inner fetch completed, 2 gave up
+  async_fetch(ctx, request(url("/bytes/1")), [&](error_code, response) {
+    auto inner = async_fetch(ctx, request(url("/bytes/2")), asio::use_future);
+    outcome = inner.wait_for(5s) == std::future_status::ready && inner.get().body == "01" ? 1 : 2;
+  });
+  run_on_threads(ctx, 3, [&] { return outcome != 0; });
+  BOOST_TEST(outcome.load() == 1);
+}
+
+// The same for several handlers completed together (delivered in one batch), each blocking.
+// The context has more threads than there are such handlers: a context whose every thread
+// blocks in a handler stops, whatever the library.
+BOOST_AUTO_TEST_CASE(fetches_started_by_a_batch_of_handlers_all_progress) {
+  constexpr int n = 8;
+  std::atomic<int> completed_inner{0}, gave_up{0};
+  for (int i = 0; i < n; ++i)
+    async_fetch(ctx, request(url("/bytes/1")), [&](error_code, response) {
+      auto inner = async_fetch(ctx, request(url("/bytes/5")), asio::use_future);
+      (inner.wait_for(5s) == std::future_status::ready ? completed_inner : gave_up) += 1;
+    });
+  run_on_threads(ctx, n + 2, [&] { return completed_inner + gave_up == n; });
+  BOOST_TEST(completed_inner.load() == n);
+}
+
+// The case: a handler starts P (which fails inside the engine's first libcurl call)
+// and Q, then cancels Q. P's handler must not run inside that emit(), nor inside the
+// async_fetch that started Q.
+BOOST_AUTO_TEST_CASE(no_handler_runs_inside_emit_or_async_fetch) {
+  call_site_checker check;
+  asio::cancellation_signal signal;
+  fetch_result p, q;
+  bool started = false;
+  check.start(ctx, request(url("/bytes/1")), check.wrap([&](error_code, response) {
+    check.start(ctx, request(fails_at_once), check.wrap(record(p)));
+    check.start(ctx, request(url("/hang")), asio::bind_cancellation_slot(signal.slot(), check.wrap(record(q))));
+    check.emit(signal, ct::terminal);
+    started = true;
+  }));
+  run_bounded(ctx);
+  BOOST_TEST_REQUIRE(started);
+  BOOST_TEST(p.calls == 1);
+  BOOST_TEST((p.ec == condition::invalid_url));
+  BOOST_TEST(q.calls == 1);
+  BOOST_TEST((q.ec == asio::error::operation_aborted));
+  BOOST_TEST(check.violations.load() == 0);
+}
+
+// Many chains on four threads: each round's handler starts a fetch that fails at once, one
+// that hangs (and cancels it at once, terminal or partial), and one that succeeds; the next
+// round starts from the successful one's handler.
+BOOST_AUTO_TEST_CASE(chains_of_start_cancel_complete_on_four_threads) {
+  constexpr int chains = 6, rounds = 40;
+  call_site_checker check;
+  std::mutex signals_mutex;
+  std::deque<asio::cancellation_signal> signals;  // stable addresses; kept until the end
+  std::atomic<int> chains_done{0}, failed_at_once{0}, aborted{0}, succeeded{0};
+  const ct types[] = {ct::terminal, ct::partial, ct::terminal | ct::total};
+
+  std::function<void(int, int)> round = [&](int chain, int n) {
+    if (n == rounds) {
+      ++chains_done;
+      return;
+    }
+    asio::cancellation_signal* signal;
+    {
+      std::lock_guard lock(signals_mutex);
+      signal = &signals.emplace_back();
+    }
+    check.start(ctx, request(fails_at_once), check.wrap([&](error_code ec, response) {
+      if (ec == condition::invalid_url) ++failed_at_once;
+    }));
+    check.start(ctx, request(url("/hang")), asio::bind_cancellation_slot(signal->slot(), check.wrap([&](error_code ec, response) {
+                  if (ec == asio::error::operation_aborted) ++aborted;
+                })));
+    check.emit(*signal, types[(chain + n) % 3]);
+    check.start(ctx, request(url("/bytes/7")), check.wrap([&, chain, n](error_code ec, response r) {
+      if (!ec && r.body == "0123456") ++succeeded;
+      round(chain, n + 1);
+    }));
+  };
+  for (int c = 0; c < chains; ++c)
+    check.start(ctx, request(url("/bytes/1")), check.wrap([&, c](error_code, response) { round(c, 0); }));
+  run_on_threads(ctx, 4, [&] { return chains_done == chains && check.handlers == chains * (1 + 3 * rounds); });
+
+  BOOST_TEST(chains_done.load() == chains);
+  BOOST_TEST(failed_at_once.load() == chains * rounds);
+  BOOST_TEST(aborted.load() == chains * rounds);
+  BOOST_TEST(succeeded.load() == chains * rounds);
+  BOOST_TEST(check.violations.load() == 0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
