@@ -55,7 +55,9 @@ void curl_service::start(const asio::any_io_executor& io_executor, asio::any_com
     asio::post(io_executor, asio::append(std::move(handler), make_error_code(error::unsupported_context), std::move(r)));
     return;
   }
-  pool_->pick().start(io_executor, std::move(handler_work), std::move(req), std::move(handler), std::move(session));
+  // After shutdown the handler is dropped, like Asio's own objects do.
+  if (detail::multi_driver* d = pool_->pick())
+    d->start(io_executor, std::move(handler_work), std::move(req), std::move(handler), std::move(session));
 }
 
 namespace detail {

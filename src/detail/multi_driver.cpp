@@ -20,10 +20,10 @@ namespace {
 
 // Names the operation, not the transfer: a transfer object may have moved on to another
 // operation, another driver (a session's), or been freed by the time a late cancellation runs.
-// It stays in the slot after completion (see finish()); drivers live until the service shuts
-// down, which clears the slots of the operations still active.
+// It stays in the slot after completion (see finish()), and keeps the driver alive: a signal
+// may be emitted after the context, and the service, are gone (a shut-down driver ignores it).
 struct cancel_handler {
-  multi_driver* driver;
+  std::shared_ptr<multi_driver> driver;
   std::uint64_t operation_id;
   void operator()(asio::cancellation_type_t type) const;
 };
@@ -109,7 +109,7 @@ void multi_driver::start(const asio::any_io_executor& io_executor, asio::any_com
         t->operation_id = ++stats_.transfers_started;
         t->op.slot = asio::get_associated_cancellation_slot(t->op.handler);
         if (t->op.slot.is_connected())
-          t->op.slot.template emplace<cancel_handler>(cancel_handler{this, t->operation_id});
+          t->op.slot.template emplace<cancel_handler>(cancel_handler{shared_from_this(), t->operation_id});
         active_.push_back(std::move(t));
         load_.store(active_.size(), std::memory_order_relaxed);
         if (active_.size() > peak_active_) {
@@ -248,8 +248,8 @@ void multi_driver::dispatch_completions(completions& done) {
   after_delivery();
 }
 
-// From async_fetch and from cancellation: every handler is queued, none runs here, and
-// nothing here calls libcurl (which could finish other transfers).
+// From async_fetch and from cancellation: every handler is queued, none runs here. (Going
+// idle may retire other multi handles, closing their connections: engine work, no user code.)
 void multi_driver::post_completions(completions& done) {
   for (std::unique_ptr<completion>& c : done) deliver_one(std::move(c), true);
   done.clear();
@@ -297,12 +297,12 @@ void multi_driver::retire() {
     multi_ = std::move(old);  // out of memory: keep the connections rather than lose the handle
     return;
   }
-  deadline_wanted_ = false;
-  drop_waits_if_idle();
   // curl_multi_cleanup closes the cached connections through on_close_socket; anything
   // the registry still holds after it is either not ours or already closed.
   old.reset();
   kick_ = false;
+  deadline_wanted_ = false;
+  drop_waits_if_idle();
   peak_active_ = 0;
   sockets_.clear();
   idle_.clear();

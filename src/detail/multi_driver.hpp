@@ -48,7 +48,8 @@ namespace boost_curl::detail {
 
 class multi_pool;
 
-class multi_driver {
+// Held by shared_ptr: cancellation handlers left in users' slots keep it alive.
+class multi_driver : public std::enable_shared_from_this<multi_driver> {
  public:
   // `pool` is told when this driver runs out of transfers (see multi_pool::driver_idle).
   multi_driver(const engine_executor& executor, multi_pool& pool);

@@ -2,7 +2,7 @@
 
 namespace boost_curl::detail {
 
-multi_driver& multi_pool::pick() {
+multi_driver* multi_pool::pick() {
   const std::size_t limit = transfers_per_driver();
   std::size_t n = drivers();
   if (n > 1) {
@@ -20,20 +20,21 @@ multi_driver& multi_pool::pick() {
   std::size_t least = 0;
   for (std::size_t i = 0; i < n; ++i) {
     const std::size_t load = drivers_[i]->load();
-    if (limit == 0 || load < limit) return *drivers_[i];
+    if (limit == 0 || load < limit) return drivers_[i].get();
     if (load < drivers_[least]->load()) least = i;
   }
   {
     std::lock_guard lock(grow_mutex_);
     n = drivers();
+    if (shut_down_) return n > 0 ? drivers_[0].get() : nullptr;  // a shut-down driver drops the fetch
     if (n < max_drivers && (n == 0 || drivers_[n - 1]->load() >= limit)) {
-      drivers_[n] = std::make_unique<multi_driver>(engine_executor_, *this);
+      drivers_[n] = std::make_shared<multi_driver>(engine_executor_, *this);
       count_.store(n + 1, std::memory_order_release);
-      return *drivers_[n];
+      return drivers_[n].get();
     }
-    if (n > 0 && n < max_drivers) return *drivers_[n - 1];  // another thread just added one
+    if (n > 0 && n < max_drivers) return drivers_[n - 1].get();  // another thread just added one
   }
-  return *drivers_[least];  // all full and no room for more: the least loaded
+  return drivers_[least].get();  // all full and no room for more: the least loaded
 }
 
 void multi_pool::driver_idle(multi_driver&) {
@@ -55,6 +56,10 @@ void multi_pool::retire_idle_extras(std::chrono::steady_clock::time_point idle_b
 }
 
 void multi_pool::shutdown() {
+  {
+    std::lock_guard lock(grow_mutex_);
+    shut_down_ = true;
+  }
   for (std::size_t i = 0, n = drivers(); i < n; ++i) drivers_[i]->shutdown();
 }
 

@@ -14,8 +14,8 @@
 // first driver with room, so nothing would ever run on them again for libcurl to prune its
 // cache. So they are retired (connections closed, idle easy handles freed): all of them as
 // soon as no transfer runs anywhere, and, while others work, each one left idle for
-// multi_idle_timeout(). Drivers themselves are never destroyed before shutdown: cancellation
-// handlers left in users' slots name them.
+// multi_idle_timeout(). Drivers themselves are never destroyed before shutdown (and live on
+// while cancellation handlers left in users' slots hold them).
 
 #include "multi_driver.hpp"
 
@@ -45,8 +45,8 @@ class multi_pool {
     return std::chrono::milliseconds(idle_timeout_ms_.load(std::memory_order_relaxed));
   }
 
-  // The driver a new transfer should go to.
-  multi_driver& pick();
+  // The driver a new transfer should go to; null once shut down.
+  multi_driver* pick();
 
   // Told by a driver that it ran out of transfers (called without its lock).
   void driver_idle(multi_driver& d);
@@ -62,12 +62,13 @@ class multi_pool {
   void retire_idle_extras(std::chrono::steady_clock::time_point idle_before);
 
   engine_executor engine_executor_;
-  std::array<std::unique_ptr<multi_driver>, max_drivers> drivers_;
+  std::array<std::shared_ptr<multi_driver>, max_drivers> drivers_;
   std::atomic<std::size_t> count_{0};  // drivers_[0, count_) exist; they are never removed
   std::atomic<std::size_t> per_driver_{64};
   std::atomic<std::chrono::milliseconds::rep> idle_timeout_ms_{2000};
   std::atomic<std::chrono::steady_clock::rep> next_sweep_{0};
   std::mutex grow_mutex_;
+  bool shut_down_ = false;  // guarded by grow_mutex_: no driver is made after shutdown
 };
 
 }  // namespace boost_curl::detail

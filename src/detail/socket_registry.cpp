@@ -35,7 +35,7 @@ int new_epoll_set() {
 
 }  // namespace
 
-socket_registry::socket_registry(const engine_executor& executor) {
+socket_registry::socket_registry(const engine_executor& executor) : executor_(executor) {
   epoll_.emplace(executor);
   const int fd = new_epoll_set();
   boost::system::error_code ec;
@@ -146,9 +146,11 @@ bool socket_registry::watch(entry& e, int fd, std::uint32_t events) noexcept {
   ev.data.u64 = tag(fd, e.generation);
     if (e.registered != 0) {
     if (events == 0) {
-      ::epoll_ctl(set(), EPOLL_CTL_DEL, fd, &ev);
+      // ENOENT: the file we added is not the one under this number any more (closed, and
+      // gone from the set with it, or kept open elsewhere: see poll()).
+      const bool removed = ::epoll_ctl(set(), EPOLL_CTL_DEL, fd, &ev) == 0;
       e.registered = 0;
-      return true;
+      return removed;
     }
     if (::epoll_ctl(set(), EPOLL_CTL_MOD, fd, &ev) == 0) {
       e.registered = events;
@@ -175,9 +177,12 @@ bool socket_registry::want(int fd, int what) noexcept {
   if (!e) return false;
   if (!e->used) {
     adopt(*e);  // a descriptor libcurl did not open through us (resolver, wake-up...)
-  } else if (e->owned && !e->confirmed && e->reported && e->wanted == 0 && identity_of(fd) != e->file) {
-    // Ours, closed without the close callback while its opener still runs, and the number
-    // reused by a descriptor libcurl opened itself.
+  } else if (e->owned && !e->confirmed && identity_of(fd) != e->file) {
+    // Ours, closed without the close callback while its opener still runs (perhaps before
+    // libcurl ever reported it), and the number reused by a descriptor libcurl opened
+    // itself. One fstat per report, only while a connection is being set up: once its
+    // opener has left, a socket libcurl kept belongs to a connection, and libcurl closes
+    // those through the callback.
     adopt(*e);
   }
   e->reported = true;
@@ -215,10 +220,17 @@ void socket_registry::settle(const opened_sockets& fds, std::uint64_t operation_
     if (fd < 0 || static_cast<std::size_t>(fd) >= entries_.size()) continue;
     entry& e = entries_[static_cast<std::size_t>(fd)];
     if (!e.used || !e.owned || e.confirmed || e.opened_for != operation_id) continue;
-    if (identity_of(fd) == e.file)
+    if (identity_of(fd) == e.file) {
       e.confirmed = true;  // libcurl kept it: a cached connection
-    else
+    } else if (e.wanted != 0) {
+      // Closed without the close callback, and the number already reused by a descriptor
+      // libcurl watches (reported before we could tell): no longer ours, still wanted. The
+      // file we added left the set when it was closed; the one libcurl wants goes in.
+      adopt(e);
+      watch(e, fd, epoll_events(e.wanted));
+    } else {
       reset(e);  // closed without the close callback; the number may be anyone's now
+    }
   }
 }
 
@@ -252,7 +264,9 @@ std::size_t socket_registry::poll(ready* out, std::size_t capacity, bool& woken)
     }
     const std::uint32_t got = events[i].events;
     if (e.wanted == 0) {
-      watch(e, fd, 0);  // an idle connection turned readable (closed by the server): stop watching
+      // An idle connection turned ready (closed by the server): stop watching it. Should the
+      // DEL miss, the member is a file closed under this number but alive elsewhere.
+      if (!watch(e, fd, 0)) stale = true;
       continue;
     }
     int mask = 0;
@@ -273,11 +287,14 @@ bool socket_registry::still_current(const ready& r) const noexcept {
 }
 
 std::size_t socket_registry::take_unwatchable(ready* out, std::size_t capacity) noexcept {
-  std::size_t count = 0;
+  std::size_t count = 0, kept = 0;
   for (const int fd : unwatchable_) {
-    if (count == capacity) break;
     const entry& e = entries_[static_cast<std::size_t>(fd)];
     if (!e.used || e.wanted == 0) continue;
+    if (count == capacity) {
+      unwatchable_[kept++] = fd;  // the next wake-up reports it
+      continue;
+    }
     int mask = 0;
     if (::fcntl(fd, F_GETFD) == -1) {
       mask = CURL_CSELECT_ERR;
@@ -287,30 +304,38 @@ std::size_t socket_registry::take_unwatchable(ready* out, std::size_t capacity) 
     }
     out[count++] = ready{fd, mask, e.generation};
   }
-  unwatchable_.clear();
+  unwatchable_.resize(kept);
   return count;
 }
 
-// A new set holding what the old one should: the only way to be rid of a stale member.
+// A new set holding what the old one should: the only way to be rid of a stale member. Only
+// entries libcurl wants now go in (their numbers were just reported); idle connections come
+// back when wanted again.
 void socket_registry::rebuild() noexcept {
   const int fresh = ::epoll_create1(EPOLL_CLOEXEC);
   if (fresh < 0) return;  // try again at the next stale event
-  if (!add_wake_descriptor(fresh)) {
-    ::close(fresh);
+  boost::system::error_code ec;
+  std::optional<descriptor> replacement;
+  replacement.emplace(executor_);
+  replacement->assign(fresh, ec);
+  if (ec || !add_wake_descriptor(fresh)) {
+    if (!ec) replacement->close(ec);
+    else ::close(fresh);
     return;
   }
   for (std::size_t fd = 0; fd < entries_.size(); ++fd) {
     entry& e = entries_[fd];
     if (!e.used || e.registered == 0) continue;
+    if (e.wanted == 0) {
+      e.registered = 0;
+      continue;
+    }
     epoll_event ev{};
     ev.events = e.registered;
     ev.data.u64 = tag(static_cast<int>(fd), e.generation);
     if (::epoll_ctl(fresh, EPOLL_CTL_ADD, static_cast<int>(fd), &ev) != 0) e.registered = 0;
   }
-  boost::system::error_code ec;
-  epoll_->close(ec);  // our own descriptor: no other file can hold its number
-  epoll_->assign(fresh, ec);
-  if (ec) ::close(fresh);
+  epoll_.swap(replacement);  // the old set (our own descriptor) closes with `replacement`
 }
 
 void socket_registry::clear() noexcept {

@@ -126,6 +126,7 @@ class socket_registry {
   int set() noexcept { return epoll_->native_handle(); }
   bool add_wake_descriptor(int set) noexcept;
 
+  engine_executor executor_;
   std::optional<descriptor> epoll_;
   int wake_fd_ = -1;  // an eventfd, member of the set under generation 0 (no entry has it)
   bool wake_pending_ = false;

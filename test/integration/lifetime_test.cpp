@@ -2,6 +2,8 @@
 
 #include "test_support.hpp"
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -30,6 +32,28 @@ BOOST_AUTO_TEST_CASE(context_destroyed_with_transfers_in_flight) {
   BOOST_TEST(token.use_count() == 1);
   const int invoked_before = invoked;
   BOOST_TEST(invoked_before < 40);
+}
+
+// A completed fetch leaves its cancellation handler in the user's slot (clearing it from the
+// engine's thread would race with the user). A signal that outlives the context may still be
+// emitted: the handler keeps what it names alive, and finds the service shut down.
+BOOST_AUTO_TEST_CASE(signal_emitted_after_the_context_is_gone) {
+  tools::loopback_origin origin;
+  asio::cancellation_signal signal;  // outlives the context
+  fetch_result done, in_flight;
+  asio::cancellation_signal second;
+  {
+    asio::io_context ctx;
+    async_fetch(ctx, request(origin.url("/bytes/1")), asio::bind_cancellation_slot(signal.slot(), record(done)));
+    ctx.run_for(run_limit);
+    BOOST_TEST_REQUIRE(done.calls == 1);
+    async_fetch(ctx, request(origin.url("/hang")), asio::bind_cancellation_slot(second.slot(), record(in_flight)));
+    ctx.run_for(50ms);
+  }
+  signal.emit(asio::cancellation_type::terminal);  // ASan watches
+  second.emit(asio::cancellation_type::terminal);  // its operation was destroyed with the context
+  BOOST_TEST(done.calls == 1);
+  BOOST_TEST(in_flight.calls == 0);
 }
 
 BOOST_AUTO_TEST_CASE(coroutine_frames_destroyed_with_the_context) {

@@ -152,6 +152,43 @@ BOOST_AUTO_TEST_CASE(reused_number_is_watched_as_the_new_file) {
   ::close(fd);
 }
 
+// The same before libcurl ever reported our socket (a connect that failed at once, closed
+// without the callback), the number reused by another transfer's descriptor that libcurl then
+// wants: the operation that opened ours leaving must not drop it from the set.
+BOOST_AUTO_TEST_CASE(number_reused_before_its_first_report_stays_watched) {
+  const int fd = registry.open(AF_INET, SOCK_STREAM, 0, 9);
+  BOOST_TEST_REQUIRE(fd >= 0);
+  ::close(fd);
+  socket_pair p;
+  BOOST_TEST_REQUIRE(::dup2(p.fd[0], fd) == fd);
+  BOOST_TEST(registry.want(fd, CURL_POLL_IN));
+  BOOST_TEST(registry.owned() == 0u);
+  registry.settle(opened_sockets{fd}, 9);
+  p.send();
+  BOOST_TEST_REQUIRE(poll() == 1u);
+  BOOST_TEST(ready[0].fd == fd);
+  registry.unwant(fd);
+  ::close(fd);
+}
+
+// Even when the check at the report was missed: settle() keeps a number libcurl still wants
+// in the set, as a descriptor that is not ours.
+BOOST_AUTO_TEST_CASE(settle_keeps_a_reused_number_that_is_wanted) {
+  const int fd = registry.open(AF_INET, SOCK_STREAM, 0, 4);
+  BOOST_TEST_REQUIRE(fd >= 0);
+  socket_pair p;
+  BOOST_TEST(registry.want(fd, CURL_POLL_IN));  // reported while still ours
+  BOOST_TEST_REQUIRE(::dup2(p.fd[0], fd) == fd);  // replaced under the same number, no report since
+  registry.settle(opened_sockets{fd}, 4);
+  BOOST_TEST(registry.owned() == 0u);
+  BOOST_TEST(registry.want(fd, CURL_POLL_IN));  // MOD fails (another file): added again
+  p.send();
+  BOOST_TEST_REQUIRE(poll() == 1u);
+  BOOST_TEST(ready[0].fd == fd);
+  registry.unwant(fd);
+  ::close(fd);
+}
+
 // A file still in the set under a number that now names another file (a fork or a dup kept
 // it open when its number was closed): no epoll_ctl can reach it. The set is rebuilt rather
 // than waking the engine for it forever.
