@@ -35,8 +35,9 @@ class BoostCurlConan(ConanFile):
         cmake_layout(self)
 
     def requirements(self):
-        # Public headers include Asio and Beast; libcurl stays behind the compiled library.
-        self.requires("boost/[>=1.81.0 <2]", transitive_headers=True)
+        # Public headers include Asio and Beast, and hand out Boost.JSON values (response::json);
+        # Boost.URL and libcurl stay behind the compiled library.
+        self.requires("boost/[>=1.81.0 <2]", transitive_headers=True, transitive_libs=True)
         self.requires("libcurl/[>=7.85.0 <9]")
 
     def validate(self):
@@ -66,7 +67,7 @@ class BoostCurlConan(ConanFile):
         self.cpp_info.set_property("cmake_target_name", "boost_curl::boost_curl")
         self.cpp_info.set_property("pkg_config_name", "boost_curl")
         self.cpp_info.libs = ["boost_curl"]
-        self.cpp_info.requires = ["boost::headers", "libcurl::curl"]
+        self.cpp_info.requires = ["boost::headers", "boost::json", "boost::url", "libcurl::curl"]
         if self.settings.os in ("Linux", "FreeBSD"):
             self.cpp_info.system_libs = ["pthread"]
         if self.options.shared:

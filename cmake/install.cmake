@@ -47,14 +47,19 @@ foreach(dir LIBDIR INCLUDEDIR)
     set(BOOST_CURL_PC_${dir} "\${prefix}/${CMAKE_INSTALL_${dir}}")
   endif()
 endforeach()
+# Boost ships no pkg-config files: its libraries are named on the Libs line. Boost.JSON is
+# public (response::json() returns its values); Boost.URL is needed by a static archive only.
 if(BUILD_SHARED_LIBS)
-  # The shared library carries its libcurl dependency; consumers only need the import define.
+  # The shared library carries its libcurl and Boost.URL dependencies; consumers only need the
+  # import define.
   set(BOOST_CURL_PC_CFLAGS " -DBOOST_CURL_DYN_LINK")
   set(BOOST_CURL_PC_REQUIRES "Requires.private: libcurl >= ${BOOST_CURL_MIN_LIBCURL}")
+  set(BOOST_CURL_PC_BOOST_LIBS "-lboost_json")
 else()
-  # A static archive needs libcurl on the consumer's link line.
+  # A static archive needs libcurl and Boost.URL on the consumer's link line.
   set(BOOST_CURL_PC_CFLAGS "")
   set(BOOST_CURL_PC_REQUIRES "Requires: libcurl >= ${BOOST_CURL_MIN_LIBCURL}")
+  set(BOOST_CURL_PC_BOOST_LIBS "-lboost_json -lboost_url")
 endif()
 configure_file("${PROJECT_SOURCE_DIR}/cmake/boost_curl.pc.in" "${PROJECT_BINARY_DIR}/boost_curl.pc" @ONLY)
 install(FILES "${PROJECT_BINARY_DIR}/boost_curl.pc" DESTINATION "${CMAKE_INSTALL_LIBDIR}/pkgconfig")

@@ -26,7 +26,7 @@ asio::awaitable<int> visit(boost_curl::session& s, std::string base) {
                                                       asio::use_awaitable);
   std::cout << "the server saw the cookie: " << page.body << '\n';
 
-  for (const std::string& line : s.cookies()) std::cout << "jar: " << line << '\n';
+  for (const boost_curl::cookie& c : s.cookies()) std::cout << "jar: " << c.name << "=" << c.value << " for " << c.domain << '\n';
   co_return page.body == "sid=s3cr3t" ? 0 : 1;
 }
 

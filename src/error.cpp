@@ -1,5 +1,7 @@
 #include <boost_curl/error.hpp>
 
+#include <boost/beast/http/status.hpp>
+
 #include <boost/asio/error.hpp>
 #include <curl/curl.h>
 
@@ -111,6 +113,7 @@ class condition_category_impl final : public boost::system::error_category {
       case condition::body_too_large: return "response body too large";
       case condition::connection_lost: return "connection lost";
       case condition::invalid_url: return "invalid or disallowed URL";
+      case condition::http_error_status: return "the server answered with an error status (4xx or 5xx)";
     }
     return "boost_curl condition " + std::to_string(ev);
   }
@@ -118,8 +121,30 @@ class condition_category_impl final : public boost::system::error_category {
     if (code.category() == get_curl_category()) return static_cast<int>(condition_of_curl(code.value())) == cond;
     if (code.category() == get_error_category())
       return static_cast<error>(code.value()) == error::body_too_large && static_cast<condition>(cond) == condition::body_too_large;
+    if (code.category() == get_http_status_category())
+      return static_cast<condition>(cond) == condition::http_error_status && code.value() >= 400 && code.value() <= 599;
     if (code == boost::asio::error::timed_out) return static_cast<condition>(cond) == condition::timeout;
     return false;
+  }
+};
+
+// The value is the status itself: a 404 is error_code(404, http_status category).
+class http_status_category_impl final : public boost::system::error_category {
+ public:
+  http_status_category_impl() noexcept : error_category(0xb0c1a7e5c0de0005ULL) {}
+  const char* name() const noexcept override { return "boost_curl.http_status"; }
+  std::string message(int ev) const override {
+    const auto reason = boost::beast::http::obsolete_reason(static_cast<boost::beast::http::status>(ev));
+    std::string text = "HTTP status " + std::to_string(ev);
+    if (!reason.empty() && reason != "<unknown-status>") {
+      text += ' ';
+      text.append(reason.data(), reason.size());
+    }
+    return text;
+  }
+  error_condition default_error_condition(int ev) const noexcept override {
+    if (ev >= 400 && ev <= 599) return make_error_condition(condition::http_error_status);
+    return {ev, *this};
   }
 };
 
@@ -139,6 +164,10 @@ const boost::system::error_category& get_error_category() noexcept {
 }
 const boost::system::error_category& get_condition_category() noexcept {
   static const condition_category_impl c;
+  return c;
+}
+const boost::system::error_category& get_http_status_category() noexcept {
+  static const http_status_category_impl c;
   return c;
 }
 

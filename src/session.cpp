@@ -4,6 +4,8 @@
 
 #include <boost/assert.hpp>
 
+#include <chrono>
+
 namespace boost_curl {
 
 session::session(const executor_type& ex, const session_options& options)
@@ -37,14 +39,47 @@ request session::make_request(http::verb method, std::string url) const {
   return r;
 }
 
-std::vector<std::string> session::cookies() const {
+// Expired cookies stay in libcurl's jar until its next request to their host: never listed.
+std::vector<cookie> session::cookies() const {
   BOOST_ASSERT(state_);
-  return state_->cookies();
+  std::vector<cookie> jar;
+  const auto now = std::chrono::system_clock::now();
+  for (const std::string& line : state_->cookies()) {
+    error_code ec;
+    cookie c = cookie::from_netscape(line, ec);
+    if (ec) continue;
+    if (c.expires != std::chrono::system_clock::time_point{} && c.expires <= now) continue;
+    jar.push_back(std::move(c));
+  }
+  return jar;
 }
 
 error_code session::add_cookie(std::string_view line) {
   BOOST_ASSERT(state_);
   return state_->add_cookie(line);
+}
+
+namespace {
+bool cookie_token(std::string_view s, bool may_be_empty) noexcept {
+  if (s.empty()) return may_be_empty;
+  for (const char c : s)
+    if (c == ';' || c == ',' || c == ' ' || c == '\t' || c == '\r' || c == '\n') return false;
+  return true;
+}
+}  // namespace
+
+error_code session::add_cookie(const cookie& c) {
+  BOOST_ASSERT(state_);
+  if (!cookie_token(c.name, false) || c.name.find('=') != std::string::npos || !cookie_token(c.value, true) ||
+      !cookie_token(c.domain, false) || c.domain.front() == '.' || c.domain.front() == '#' ||
+      !cookie_token(c.path, true))
+    return error::invalid_request;
+  return state_->add_cookie(c.to_netscape());
+}
+
+void session::on_response(std::function<void(const request&, const response&)> hook) {
+  BOOST_ASSERT(state_);
+  state_->set_hook(std::move(hook));
 }
 
 void session::clear_cookies() {

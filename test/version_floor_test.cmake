@@ -1,3 +1,4 @@
+cmake_minimum_required(VERSION 3.21)
 # Every statement of the oldest supported libcurl must agree: the CMake variable, the
 # compile-time check in the sources, the Conan recipe's range, the package config, the
 # pkg-config file's rule, and the documents users read.

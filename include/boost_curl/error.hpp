@@ -1,10 +1,11 @@
 #ifndef BOOST_CURL_ERROR_HPP
 #define BOOST_CURL_ERROR_HPP
 
-// Error codes. Three sources, three categories:
+// Error codes. Four sources, four categories:
 //  - libcurl's transfer results (CURLcode)         -> get_curl_category()
 //  - libcurl's multi-interface results (CURLMcode) -> get_curl_multi_category()
 //  - boost_curl's own errors                       -> boost_curl::error
+//  - HTTP error statuses, when asked for           -> get_http_status_category()
 // plus boost_curl::condition, portable conditions to test any of them against.
 // Cancellation is always reported as boost::asio::error::operation_aborted.
 
@@ -44,12 +45,20 @@ enum class condition {
   body_too_large,          ///< the response body exceeded request::max_body_size
   connection_lost,         ///< the server closed or reset the connection mid-exchange
   invalid_url,             ///< malformed URL, or a scheme not allowed by request::protocols
+  http_error_status,       ///< a 4xx or 5xx status, with request::fail_on_error_status
 };
 
 BOOST_CURL_DECL const boost::system::error_category& get_curl_category() noexcept;
 BOOST_CURL_DECL const boost::system::error_category& get_curl_multi_category() noexcept;
 BOOST_CURL_DECL const boost::system::error_category& get_error_category() noexcept;
 BOOST_CURL_DECL const boost::system::error_category& get_condition_category() noexcept;
+/// HTTP statuses as errors (request::fail_on_error_status): the value is the status code.
+BOOST_CURL_DECL const boost::system::error_category& get_http_status_category() noexcept;
+
+/// An error_code for an HTTP status (e.g. 404), in the http_status category.
+inline error_code make_http_status_error(unsigned status) noexcept {
+  return {static_cast<int>(status), get_http_status_category()};
+}
 
 /// An error_code for a libcurl CURLcode value (0, CURLE_OK, gives success).
 inline error_code make_curl_error(int curl_code) noexcept { return {curl_code, get_curl_category()}; }

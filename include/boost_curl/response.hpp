@@ -2,6 +2,7 @@
 #define BOOST_CURL_RESPONSE_HPP
 
 #include <boost_curl/config.hpp>
+#include <boost_curl/error.hpp>
 #include <boost_curl/response_headers.hpp>
 
 #include <boost/beast/http/status.hpp>
@@ -9,6 +10,11 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
+
+namespace boost::json {
+class value;  // <boost/json/value.hpp>: needed where json() is called
+}
 
 namespace boost_curl {
 
@@ -38,11 +44,19 @@ struct response {
   long redirect_count = 0;       ///< redirects followed
   std::string primary_ip;        ///< address connected to
   std::uint16_t primary_port = 0;
-  std::string error_message;     ///< libcurl's error buffer for this transfer; empty on success
+  std::string error_message;     ///< why the operation failed (libcurl's error buffer, or boost_curl's); empty on success
   timings time;
+  /// With request::follow_redirects: the earlier responses of the chain, oldest first, each
+  /// with its own status, headers, effective_url and timings (redirect_count == history.size()).
+  std::vector<response> history;
 
   /// The status as an integer (also for codes Beast has no name for).
   unsigned status_code() const noexcept { return static_cast<unsigned>(status); }
+
+  /// The body parsed as JSON (Boost.JSON). Throws boost::system::system_error if it is not.
+  BOOST_CURL_DECL boost::json::value json() const;
+  /// The same; on invalid JSON sets `ec` and returns a null value.
+  BOOST_CURL_DECL boost::json::value json(error_code& ec) const;
 };
 
 }  // namespace boost_curl

@@ -3,6 +3,7 @@
 
 #include <boost_curl/async_fetch.hpp>
 #include <boost_curl/config.hpp>
+#include <boost_curl/cookie.hpp>
 #include <boost_curl/detail/default_token.hpp>
 #include <boost_curl/detail/initiate_fetch.hpp>
 #include <boost_curl/error.hpp>
@@ -13,6 +14,7 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/execution_context.hpp>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -86,24 +88,59 @@ class BOOST_CURL_DECL session {
   /// A copy of defaults() for `method` and `url`.
   request make_request(http::verb method, std::string url) const;
 
-  /// The cookie jar, one line per cookie in Netscape cookie-file format:
-  /// domain, include-subdomains, path, secure, expiry (epoch seconds, 0 = session cookie),
-  /// name, value, separated by tabs (domains of HttpOnly cookies start with "#HttpOnly_").
-  std::vector<std::string> cookies() const;
+  /// The cookie jar as values (cookies that have expired are never listed).
+  std::vector<cookie> cookies() const;
 
   /// Adds a cookie, given either as a Netscape cookie-file line (7 tab-separated fields) or as
   /// a header line "Set-Cookie: name=value; domain=example.com; path=/" (with its domain).
   /// error::invalid_request for anything else (libcurl would drop it silently, or read
   /// "ALL", "SESS", "FLUSH", "RELOAD" as commands), for CR/LF, or with cookies turned off.
   error_code add_cookie(std::string_view line);
+  /// Adds a cookie given as values. error::invalid_request for an empty name or domain, a name
+  /// or value holding ';', ',', white space, CR or LF, or with cookies turned off.
+  error_code add_cookie(const cookie& c);
 
   /// Empties the cookie jar.
   void clear_cookies();
+
+  /** Sets (or, with an empty function, removes) the response hook: it sees every response of
+      every operation of this session started afterwards — the hops of a followed redirect
+      chain first, oldest first, then the final response — each with the request that
+      produced it (a hop's request carries that hop's URL and method). It runs on the
+      operation's completion executor right before the handler (a strand protects it as it
+      protects the handler), also when the operation then fails; not for an operation that
+      failed before anything was sent. It must not block; an exception it throws propagates
+      from the context's run() after the handler has run. */
+  void on_response(std::function<void(const request&, const response&)> hook);
 
   /// async_fetch(*this, req, token).
   template <BOOST_ASIO_COMPLETION_TOKEN_FOR(detail::fetch_signature)
                 CompletionToken = detail::default_token_t<executor_type>>
   auto async_fetch(request req, CompletionToken&& token = CompletionToken{});
+
+  /// Convenience verbs: async_fetch of make_request(verb, url) (so every default applies),
+  /// with `body` as the body for POST, PUT and PATCH.
+  template <BOOST_ASIO_COMPLETION_TOKEN_FOR(detail::fetch_signature)
+                CompletionToken = detail::default_token_t<executor_type>>
+  auto async_get(std::string url, CompletionToken&& token = CompletionToken{});
+  template <BOOST_ASIO_COMPLETION_TOKEN_FOR(detail::fetch_signature)
+                CompletionToken = detail::default_token_t<executor_type>>
+  auto async_head(std::string url, CompletionToken&& token = CompletionToken{});
+  template <BOOST_ASIO_COMPLETION_TOKEN_FOR(detail::fetch_signature)
+                CompletionToken = detail::default_token_t<executor_type>>
+  auto async_delete(std::string url, CompletionToken&& token = CompletionToken{});
+  template <BOOST_ASIO_COMPLETION_TOKEN_FOR(detail::fetch_signature)
+                CompletionToken = detail::default_token_t<executor_type>>
+  auto async_options(std::string url, CompletionToken&& token = CompletionToken{});
+  template <BOOST_ASIO_COMPLETION_TOKEN_FOR(detail::fetch_signature)
+                CompletionToken = detail::default_token_t<executor_type>>
+  auto async_post(std::string url, std::string body, CompletionToken&& token = CompletionToken{});
+  template <BOOST_ASIO_COMPLETION_TOKEN_FOR(detail::fetch_signature)
+                CompletionToken = detail::default_token_t<executor_type>>
+  auto async_put(std::string url, std::string body, CompletionToken&& token = CompletionToken{});
+  template <BOOST_ASIO_COMPLETION_TOKEN_FOR(detail::fetch_signature)
+                CompletionToken = detail::default_token_t<executor_type>>
+  auto async_patch(std::string url, std::string body, CompletionToken&& token = CompletionToken{});
 
   /// The shared state, for the library's own use.
   const std::shared_ptr<detail::session_state>& state() const noexcept { return state_; }

@@ -11,6 +11,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/wait_traits.hpp>
 
+#include <exception>
 #include <utility>
 
 namespace boost_curl::detail {
@@ -91,7 +92,8 @@ void multi_driver::start(const asio::any_io_executor& io_executor, asio::any_com
     std::unique_lock lock(mutex_);
     if (shut_down_) return;  // like Asio's own objects after shutdown: the handler is dropped
     std::unique_ptr<transfer> t = acquire(session.get());
-    ec = t->prepare(std::move(req));
+    std::shared_ptr<const response_hook> hook = session ? session->hook() : nullptr;
+    ec = t->prepare(std::move(req), hook != nullptr);
     if (!ec) {
       // Room first: once the transfer is in the multi handle and its cancellation handler is
       // installed, nothing may throw before it is in active_.
@@ -106,6 +108,7 @@ void multi_driver::start(const asio::any_io_executor& io_executor, asio::any_com
         t->op.work = std::move(work);
         t->op.io_executor = io_executor;
         t->op.session = std::move(session);
+        t->op.hook = std::move(hook);
         t->operation_id = ++stats_.transfers_started;
         t->op.slot = asio::get_associated_cancellation_slot(t->op.handler);
         if (t->op.slot.is_connected())
@@ -175,14 +178,24 @@ void multi_driver::finish(transfer* t, CURLcode result, const error_code* overri
   if (override_ec) {
     ec = *override_ec;
     if (ec == asio::error::operation_aborted) t->result().error_message = "the operation was cancelled";
+  } else if (!ec && t->follow_redirect(ec)) {
+    // The next hop of the same operation: the transfer stays active, under the same id (a
+    // cancellation still finds it); libcurl's "timeout 0" for it is served by the caller's
+    // serve_kicks().
+    const CURLMcode mc = curl_multi_add_handle(multi_.get(), t->easy());
+    if (mc == CURLM_OK) return;
+    ec = make_curl_multi_error(mc);
+    t->result().error_message = curl_multi_strerror(mc);
   }
+  t->complete(ec);
   t->active = false;
   // The cancellation handler is left in the user's slot, not cleared: this may run on any
   // thread of the context while the user emits through the handler's executor on another, and
   // the slot is not thread-safe. Left there, the handler finds no active operation with its id
   // and does nothing; the next operation bound to that slot replaces it.
   t->op.slot = {};
-  done.push_back(std::make_unique<completion>(completion{std::move(t->op), ec, std::move(t->result())}));
+  done.push_back(std::make_unique<completion>(
+      completion{std::move(t->op), ec, std::move(t->result()), std::move(t->hop_requests())}));
 
   const std::size_t index = t->active_index;
   std::unique_ptr<transfer> owned = std::move(active_[index]);
@@ -222,6 +235,24 @@ void multi_driver::collect_finished(completions& done) {
 // ---------------------------------------------------------------------------------------
 // Delivering completions, and going idle
 
+// Runs on the handler's executor: the session's response hook (every hop, oldest first,
+// with the request that produced it), then the handler, exactly once even if the hook throws
+// (its exception is rethrown after the handler ran).
+void multi_driver::complete_operation(completion& c) {
+  std::exception_ptr hook_failed;
+  if (c.op.hook) {
+    try {
+      const std::vector<request>& hops = c.hop_requests;
+      for (std::size_t i = 0; i < c.resp.history.size() && i < hops.size(); ++i) (*c.op.hook)(hops[i], c.resp.history[i]);
+      if (!hops.empty()) (*c.op.hook)(hops.back(), c.resp);
+    } catch (...) {
+      hook_failed = std::current_exception();
+    }
+  }
+  std::move(c.op.handler)(c.ec, std::move(c.resp));
+  if (hook_failed) std::rethrow_exception(hook_failed);
+}
+
 void multi_driver::deliver_one(std::unique_ptr<completion> c, bool post) {
   // `work` is the handler's associated executor (the I/O executor when it has none), with
   // work tracked. Moved out, not copied (a copy of a tracked executor is a pair of atomic
@@ -232,11 +263,9 @@ void multi_driver::deliver_one(std::unique_ptr<completion> c, bool post) {
     // The handler's executor may not support blocking.never: post through the I/O executor,
     // which then dispatches to it.
     asio::any_io_executor io = std::move(c->op.io_executor);
-    asio::post(io, asio::bind_executor(std::move(ex), [c = std::move(c)]() mutable {
-                 std::move(c->op.handler)(c->ec, std::move(c->resp));
-               }));
+    asio::post(io, asio::bind_executor(std::move(ex), [c = std::move(c)]() mutable { complete_operation(*c); }));
   } else {
-    asio::dispatch(ex, [c = std::move(c)]() mutable { std::move(c->op.handler)(c->ec, std::move(c->resp)); });
+    asio::dispatch(ex, [c = std::move(c)]() mutable { complete_operation(*c); });
   }
 }
 

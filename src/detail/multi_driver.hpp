@@ -85,6 +85,7 @@ class multi_driver : public std::enable_shared_from_this<multi_driver> {
     transfer::operation op;
     error_code ec;
     response resp;
+    std::vector<request> hop_requests;  // with a response hook: each hop's request
   };
   // Held by pointer: a response is large, and it would otherwise be moved at each of the
   // hops between here and the user's handler.
@@ -120,6 +121,7 @@ class multi_driver : public std::enable_shared_from_this<multi_driver> {
   void post_completions(completions& done);      // from async_fetch and from cancellation
   void after_delivery();
   static void deliver_one(std::unique_ptr<completion> c, bool post);
+  static void complete_operation(completion& c);
 
   using timer_type = boost::asio::basic_waitable_timer<std::chrono::steady_clock,
                                                       boost::asio::wait_traits<std::chrono::steady_clock>,

@@ -166,4 +166,17 @@ void session_state::clear_cookies() {
   curl_easy_setopt(cookie_handle_.get(), CURLOPT_COOKIELIST, "ALL");
 }
 
+void session_state::set_hook(response_hook hook) {
+  auto shared = hook ? std::make_shared<const response_hook>(std::move(hook)) : nullptr;
+  std::lock_guard lock(mutex_);
+  has_hook_.store(shared != nullptr, std::memory_order_relaxed);
+  hook_ = std::move(shared);
+}
+
+std::shared_ptr<const response_hook> session_state::hook() const {
+  if (!has_hook_.load(std::memory_order_relaxed)) return nullptr;
+  std::lock_guard lock(mutex_);
+  return hook_;
+}
+
 }  // namespace boost_curl::detail

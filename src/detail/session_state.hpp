@@ -25,6 +25,7 @@
 #include <boost_curl/session.hpp>
 
 #include <array>
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -58,6 +59,10 @@ class session_state {
   error_code add_cookie(std::string_view line);
   void clear_cookies();
 
+  // The response hook, shared with the operations started while it is set.
+  void set_hook(response_hook hook);
+  std::shared_ptr<const response_hook> hook() const;
+
  private:
   static void lock(CURL*, curl_lock_data data, curl_lock_access, void* self) noexcept;
   static void unlock(CURL*, curl_lock_data data, void* self) noexcept;
@@ -71,6 +76,8 @@ class session_state {
   mutable std::mutex mutex_;   // guards idle_ and cookie_handle_
   easy_ptr cookie_handle_;     // attached to the share, never performed: reads and edits the jar
   transfer_pool idle_{1024};  // this session's own idle transfers
+  std::shared_ptr<const response_hook> hook_;  // guarded by mutex_
+  std::atomic<bool> has_hook_{false};           // spares the lock to sessions without one
 };
 
 }  // namespace boost_curl::detail

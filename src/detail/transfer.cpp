@@ -3,9 +3,11 @@
 #include "proxy_environment.hpp"
 #include "session_state.hpp"
 
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/field.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <new>
 #include <string>
@@ -64,6 +66,8 @@ bool h2c_reuse_works() noexcept {
   return works;
 }
 
+}  // namespace
+
 // Every setopt below takes a value libcurl accepts unless it is out of memory or the
 // option is compiled out; collect the first failure instead of checking each call.
 struct option_setter {
@@ -82,7 +86,7 @@ struct option_setter {
 
 // The request member behind a libcurl option, for error messages (values are not repeated:
 // they may hold credentials).
-const char* request_member(CURLoption opt) noexcept {
+static const char* request_member(CURLoption opt) noexcept {
   switch (opt) {
     case CURLOPT_URL: return "url";
     case CURLOPT_PROTOCOLS_STR:
@@ -103,6 +107,86 @@ const char* request_member(CURLoption opt) noexcept {
     case CURLOPT_UNIX_SOCKET_PATH: return "unix_socket_path";
     default: return "an option";
   }
+}
+
+
+
+namespace {
+
+// scheme://host:port of a URL, lower case (libcurl's own parser, as it will read the URL);
+// empty when it does not parse: treated as another origin.
+std::string origin_of(const std::string& url) {
+  CURLU* u = curl_url();
+  if (!u) return {};
+  std::string origin;
+  char *scheme = nullptr, *host = nullptr, *port = nullptr;
+  if (curl_url_set(u, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK &&
+      curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+      curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+      curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK) {
+    origin = std::string(scheme) + "://" + host + ":" + port;
+    for (char& c : origin) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  curl_free(scheme);
+  curl_free(host);
+  curl_free(port);
+  curl_url_cleanup(u);
+  return origin;
+}
+
+std::string host_of(const std::string& url) {
+  CURLU* u = curl_url();
+  if (!u) return {};
+  std::string result;
+  char* host = nullptr;
+  if (curl_url_set(u, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK &&
+      curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK)
+    result = host;
+  curl_free(host);
+  curl_url_cleanup(u);
+  return result;
+}
+
+// Header fields kept on a redirect to another origin; every other field the request set is
+// dropped with the credentials: a custom field may carry one (X-Api-Key...).
+bool kept_across_origins(const http::fields::value_type& field) noexcept {
+  switch (field.name()) {
+    case http::field::accept:
+    case http::field::accept_charset:
+    case http::field::accept_encoding:
+    case http::field::accept_language:
+    case http::field::user_agent:
+    case http::field::cache_control:
+    case http::field::pragma:
+    case http::field::range:
+    case http::field::content_type:
+    case http::field::content_encoding:
+    case http::field::content_language:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool describes_body(http::field f) noexcept {
+  return f == http::field::content_type || f == http::field::content_encoding ||
+         f == http::field::content_language || f == http::field::content_length;
+}
+
+// A cookie name or value must fit in "name=value; ..." unchanged.
+bool valid_cookie_part(std::string_view s, bool is_name) noexcept {
+  if (is_name && s.empty()) return false;
+  for (const char c : s)
+    if (c == ';' || c == ',' || c == ' ' || c == '\t' || c == '\r' || c == '\n' || (is_name && c == '=')) return false;
+  return true;
+}
+
+// A method token (RFC 9110): visible characters but separators.
+bool valid_method(std::string_view m) noexcept {
+  if (m.empty()) return false;
+  for (const char c : m)
+    if (c <= ' ' || c >= 127 || std::strchr("\"(),/:;<=>?@[\\]{}", c)) return false;
+  return true;
 }
 
 }  // namespace
@@ -132,6 +216,8 @@ void transfer::set_fixed_options() {
   curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, static_cast<void*>(this));
   curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, hooks_.close);
   curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, hooks_.owner);
+  // Redirects are followed by the engine (follow_redirect()), hop by hop.
+  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
   // No proxy variables in the environment: say so once, instead of libcurl looking them up
   // for every request (see proxy_environment.hpp). apply() keeps PROXY in step.
   const proxy_environment& env = proxy_environment_at_start();
@@ -161,7 +247,11 @@ transfer* transfer::from(CURL* easy) noexcept {
   return reinterpret_cast<transfer*>(p);
 }
 
-error_code transfer::prepare(request&& req) {
+// Per hop: what the previous exchange left behind.
+void transfer::reset_for_hop() {
+  // libcurl keeps authentication state in the easy handle across transfers (the scheme a
+  // server made it pick, a failed attempt): with other credentials, or none, start afresh.
+  if (applied_.auth && applied_.auth != request_.auth) needs_reset_ = true;
   if (needs_reset_) {
     curl_easy_reset(easy_.get());
     applied_ = applied_options{};
@@ -173,10 +263,26 @@ error_code transfer::prepare(request&& req) {
   header_list_.reset();
   body_limit_hit_ = false;
   error_buffer_[0] = '\0';
-  max_body_ = req.max_body_size;
-  decompressing_ = req.decompress;
-  error_code ec = apply(req);
-  if (ec) needs_reset_ = true;
+}
+
+error_code transfer::prepare(request&& req, bool keep_hops) {
+  request_ = std::move(req);
+  history_.clear();
+  hop_requests_.clear();
+  keep_hops_ = keep_hops;
+  credentials_dropped_ = false;
+  sent_earlier_hop_ = false;
+  first_origin_.clear();
+  deadline_ = request_.timeout.count() > 0 ? std::chrono::steady_clock::now() + request_.timeout
+                                           : std::chrono::steady_clock::time_point{};
+  max_body_ = request_.max_body_size;
+  decompressing_ = request_.decompress;
+  reset_for_hop();
+  error_code ec = apply();
+  if (ec) {
+    needs_reset_ = true;
+    release_request();
+  }
   return ec;
 }
 
@@ -185,9 +291,10 @@ error_code transfer::refuse(const char* why) {
   return error::invalid_request;
 }
 
-error_code transfer::apply(request& req) {
+error_code transfer::apply() {
   CURL* h = easy_.get();
   applied_options& was = applied_;
+  const request& req = request_;
   option_setter set{h};
   auto set_string = [&set](CURLoption opt, std::string& current, const std::string& wanted, const char* when_empty) {
     if (current == wanted) return;
@@ -196,90 +303,24 @@ error_code transfer::apply(request& req) {
   };
 
   if (has_crlf(req.url)) return refuse("the URL holds a CR or LF character");
-  // libcurl keeps the URL set (a redirect followed changes only its transfer state), so a
-  // load generator's repeated URL is not copied again.
+  // libcurl keeps the URL set, so a load generator's repeated URL is not copied again.
   if (was.url != req.url) {
     set(CURLOPT_URL, req.url.c_str());  // libcurl copies it
     was.url = req.url;
   }
-  response_.effective_url = std::move(req.url);  // most often the effective URL too: see finish()
   if (was.protocols != req.protocols) {
     set(CURLOPT_PROTOCOLS_STR, req.protocols.c_str());
     set(CURLOPT_REDIR_PROTOCOLS_STR, req.protocols.c_str());
     was.protocols = req.protocols;
   }
-
-  // Method and body. libcurl reads the body in place, so the transfer keeps it.
-  if (req.method == http::verb::unknown) return refuse("the request method is http::verb::unknown");
-  body_ = std::move(req.body);
-  const bool sends_body = !body_.empty() || req.method == http::verb::post || req.method == http::verb::put ||
-                          req.method == http::verb::patch;
-  if (was.method != req.method || was.sends_body != sends_body) {
-    set(CURLOPT_HTTPGET, 1L);  // back to a plain GET: clears NOBODY and POST
-    set(CURLOPT_CUSTOMREQUEST, static_cast<char*>(nullptr));
-    if (req.method == http::verb::head) {
-      set(CURLOPT_NOBODY, 1L);
-    } else if (req.method != http::verb::get && req.method != http::verb::post) {
-      set(CURLOPT_CUSTOMREQUEST, http::to_string(req.method).data());
-    } else if (req.method == http::verb::get && sends_body) {
-      set(CURLOPT_CUSTOMREQUEST, "GET");
-    }
-    was.method = req.method;
-    was.sends_body = sends_body;
-  }
-  if (sends_body) {
-    set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body_.size()));
-    set(CURLOPT_POSTFIELDS, body_.data());
-  }
-
-  // Header fields, sent as given. libcurl's own additions that the user did not ask for are
-  // suppressed: "Expect: 100-continue" (a round trip) and a form Content-Type on bodies.
-  curl_slist* list = nullptr;
-  bool ok = true;
-  auto append = [&list, &ok](const std::string& line) {
-    if (!ok) return;
-    if (curl_slist* next = curl_slist_append(list, line.c_str()))
-      list = next;
-    else
-      ok = false;
-  };
-  std::string line;
-  for (const auto& field : req.headers) {
-    std::string_view name = field.name_string(), value = field.value();
-    if (name.empty() || has_crlf(name) || has_crlf(value)) {
-      curl_slist_free_all(list);
-      return refuse(name.empty() ? "a header field has an empty name"
-                                 : "a header field's name or value holds a CR or LF character");
-    }
-    line.assign(name.data(), name.size());
-    if (value.empty()) {
-      line += ';';  // libcurl's syntax for "send this field with an empty value"
-    } else {
-      line += ": ";
-      line.append(value.data(), value.size());
-    }
-    append(line);
-  }
-  if (sends_body && req.headers.find(http::field::expect) == req.headers.end()) append("Expect:");
-  if (sends_body && req.headers.find(http::field::content_type) == req.headers.end()) append("Content-Type:");
-  header_list_.reset(list);
-  if (!ok) {
-    response_.error_message = "out of memory building the header field list";
-    return error::setup_failed;
-  }
-  if (list || was.header_list) set(CURLOPT_HTTPHEADER, list);
-  was.header_list = list != nullptr;
+  if (error_code ec = apply_body(set)) return ec;
+  if (error_code ec = apply_fields(set)) return ec;
+  if (error_code ec = apply_auth_and_cookies(set)) return ec;
 
   const long timeout_ms = static_cast<long>(req.timeout.count());
   if (was.timeout_ms != timeout_ms) set(CURLOPT_TIMEOUT_MS, was.timeout_ms = timeout_ms);
   const long connect_ms = static_cast<long>(req.connect_timeout.count());
   if (was.connect_timeout_ms != connect_ms) set(CURLOPT_CONNECTTIMEOUT_MS, was.connect_timeout_ms = connect_ms);
-  if (was.follow != req.follow_redirects || was.max_redirects != req.max_redirects) {
-    set(CURLOPT_FOLLOWLOCATION, req.follow_redirects ? 1L : 0L);
-    set(CURLOPT_MAXREDIRS, req.max_redirects);
-    was.follow = req.follow_redirects;
-    was.max_redirects = req.max_redirects;
-  }
   if (was.verify_peer != req.verify_peer) set(CURLOPT_SSL_VERIFYPEER, (was.verify_peer = req.verify_peer) ? 1L : 0L);
   if (was.verify_host != req.verify_host) set(CURLOPT_SSL_VERIFYHOST, (was.verify_host = req.verify_host) ? 2L : 0L);
   set_string(CURLOPT_CAINFO, was.ca_file, req.ca_file, default_ca_file_.empty() ? nullptr : default_ca_file_.c_str());
@@ -316,6 +357,195 @@ error_code transfer::apply(request& req) {
     response_.error_message = std::string("libcurl refused request::") + request_member(set.first_refused) + ": " +
                               curl_easy_strerror(set.first_error);
     return make_curl_error(set.first_error);
+  }
+  return {};
+}
+
+// Method and body: a string body libcurl reads in place from request_, or a MIME body.
+error_code transfer::apply_body(option_setter& set) {
+  applied_options& was = applied_;
+  const request& req = request_;
+  if (req.method == http::verb::unknown && req.custom_method.empty())
+    return refuse("the request method is http::verb::unknown");
+  if (!req.custom_method.empty() && !valid_method(req.custom_method))
+    return refuse("request::custom_method is not a method token");
+  mime_.reset();
+  const bool mime = req.multipart.has_value();
+  if (mime) {
+    mime_.reset(curl_mime_init(easy_.get()));
+    if (!mime_) {
+      response_.error_message = "out of memory building the multipart body";
+      return error::setup_failed;
+    }
+    for (const multipart_form::part& p : req.multipart->parts()) {
+      curl_mimepart* part = curl_mime_addpart(mime_.get());
+      if (!part) {
+        response_.error_message = "out of memory building the multipart body";
+        return error::setup_failed;
+      }
+      CURLcode rc = curl_mime_name(part, p.name.c_str());
+      if (rc == CURLE_OK) {
+        switch (p.what) {
+          case multipart_form::part::kind::field:
+            rc = curl_mime_data(part, p.value.data(), p.value.size());
+            break;
+          case multipart_form::part::kind::data:
+            rc = curl_mime_data(part, p.value.data(), p.value.size());
+            if (rc == CURLE_OK) rc = curl_mime_filename(part, p.filename.c_str());
+            break;
+          case multipart_form::part::kind::file:
+            // Read while sending; a file that cannot be read fails here, before anything is sent.
+            rc = curl_mime_filedata(part, p.path.c_str());
+            if (rc != CURLE_OK) {
+              response_.error_message = "multipart file " + p.path.string() + " cannot be read";
+              return make_curl_error(rc);
+            }
+            break;
+        }
+      }
+      if (rc == CURLE_OK && !p.content_type.empty()) rc = curl_mime_type(part, p.content_type.c_str());
+      if (rc != CURLE_OK) {
+        response_.error_message = std::string("multipart part \"") + p.name + "\": " + curl_easy_strerror(rc);
+        return make_curl_error(rc);
+      }
+    }
+  }
+  const bool sends_body = mime || !req.body.empty() || req.method == http::verb::post ||
+                          req.method == http::verb::put || req.method == http::verb::patch;
+  if (was.method != req.method || was.custom_method != req.custom_method || was.sends_body != sends_body ||
+      was.mime != mime) {
+    // MIMEPOST first: setting it (even to none) makes the method POST.
+    if (was.mime && !mime) set(CURLOPT_MIMEPOST, static_cast<curl_mime*>(nullptr));
+    set(CURLOPT_HTTPGET, 1L);  // back to a plain GET: clears NOBODY and POST
+    set(CURLOPT_CUSTOMREQUEST, static_cast<char*>(nullptr));
+    const std::string_view name =
+        req.custom_method.empty() ? std::string_view(http::to_string(req.method)) : std::string_view(req.custom_method);
+    if (req.method == http::verb::head && req.custom_method.empty()) {
+      set(CURLOPT_NOBODY, 1L);
+    } else if (name != (sends_body ? "POST" : "GET")) {
+      set(CURLOPT_CUSTOMREQUEST, std::string(name).c_str());  // libcurl copies it
+    }
+    was.method = req.method;
+    was.custom_method = req.custom_method;
+    was.sends_body = sends_body;
+    was.mime = mime;
+  }
+  if (mime) {
+    set(CURLOPT_MIMEPOST, mime_.get());  // keeps a CUSTOMREQUEST set above (a PUT of a form)
+  } else if (sends_body) {
+    set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
+    set(CURLOPT_POSTFIELDS, req.body.data());
+  }
+  return {};
+}
+
+// Header fields, sent as given, but for Cookie fields (merged into one, see below). libcurl's
+// own additions the user did not ask for are suppressed: "Expect: 100-continue" (a round
+// trip) and a form Content-Type on string bodies.
+error_code transfer::apply_fields(option_setter& set) {
+  applied_options& was = applied_;
+  const request& req = request_;
+  const bool sends_body = was.sends_body;
+  curl_slist* list = nullptr;
+  bool ok = true;
+  auto append = [&list, &ok](const std::string& line) {
+    if (!ok) return;
+    if (curl_slist* next = curl_slist_append(list, line.c_str()))
+      list = next;
+    else
+      ok = false;
+  };
+  std::string line;
+  for (const auto& field : req.headers) {
+    std::string_view name = field.name_string(), value = field.value();
+    if (name.empty() || has_crlf(name) || has_crlf(value)) {
+      curl_slist_free_all(list);
+      return refuse(name.empty() ? "a header field has an empty name"
+                                 : "a header field's name or value holds a CR or LF character");
+    }
+    if (field.name() == http::field::cookie) continue;  // see apply_auth_and_cookies
+    line.assign(name.data(), name.size());
+    if (value.empty()) {
+      line += ';';  // libcurl's syntax for "send this field with an empty value"
+    } else {
+      line += ": ";
+      line.append(value.data(), value.size());
+    }
+    append(line);
+  }
+  if (sends_body && req.headers.find(http::field::expect) == req.headers.end()) append("Expect:");
+  if (sends_body && !was.mime && req.headers.find(http::field::content_type) == req.headers.end())
+    append("Content-Type:");
+  header_list_.reset(list);
+  if (!ok) {
+    response_.error_message = "out of memory building the header field list";
+    return error::setup_failed;
+  }
+  if (list || was.header_list) set(CURLOPT_HTTPHEADER, list);
+  was.header_list = list != nullptr;
+  return {};
+}
+
+// Credentials, and cookies: one Cookie field in all. Cookie fields set in `headers` and the
+// request's `cookies` go to CURLOPT_COOKIE, which libcurl sends in the same field as its
+// cookie engine's (a session's jar); a session stores the request's cookies in its jar for
+// the URL's host instead, so they go out once.
+error_code transfer::apply_auth_and_cookies(option_setter& set) {
+  applied_options& was = applied_;
+  const request& req = request_;
+  if (was.auth != req.auth) {
+    if (!req.auth) {
+      set(CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));  // libcurl's default
+      set(CURLOPT_USERNAME, static_cast<char*>(nullptr));
+      set(CURLOPT_PASSWORD, static_cast<char*>(nullptr));
+      set(CURLOPT_XOAUTH2_BEARER, static_cast<char*>(nullptr));
+    } else {
+      const authentication& a = *req.auth;
+      if (has_crlf(a.user()) || has_crlf(a.secret())) return refuse("credentials hold a CR or LF character");
+      long scheme = CURLAUTH_BASIC;
+      switch (a.kind()) {
+        case authentication::scheme::basic: scheme = CURLAUTH_BASIC; break;
+        case authentication::scheme::digest: scheme = CURLAUTH_DIGEST; break;
+        case authentication::scheme::bearer: scheme = CURLAUTH_BEARER; break;
+        // Not bearer: a handle that last sent a bearer token would keep "bearer" picked.
+        case authentication::scheme::any: scheme = static_cast<long>(CURLAUTH_ANY & ~CURLAUTH_BEARER); break;
+      }
+      set(CURLOPT_HTTPAUTH, scheme);
+      const bool bearer = a.kind() == authentication::scheme::bearer;
+      set(CURLOPT_USERNAME, bearer ? static_cast<const char*>(nullptr) : a.user().c_str());
+      set(CURLOPT_PASSWORD, bearer ? static_cast<const char*>(nullptr) : a.secret().c_str());
+      set(CURLOPT_XOAUTH2_BEARER, bearer ? a.secret().c_str() : static_cast<const char*>(nullptr));
+    }
+    was.auth = req.auth;
+  }
+
+  const bool jar = session_ && session_->options().cookies;
+  std::string cookie;
+  for (const auto& field : req.headers) {
+    if (field.name() != http::field::cookie || field.value().empty()) continue;
+    if (!cookie.empty()) cookie += "; ";
+    cookie.append(field.value().data(), field.value().size());
+  }
+  std::string host;
+  for (const auto& [name, value] : req.cookies) {
+    if (!valid_cookie_part(name, true) || !valid_cookie_part(value, false))
+      return refuse("a cookie name or value holds ';', ',', white space, CR or LF");
+    if (jar) {
+      if (host.empty()) host = host_of(req.url);
+      if (host.empty()) return refuse("cookies for a URL without a host");
+      // Netscape format: this host only, path /, a session cookie.
+      const std::string entry = host + "\tFALSE\t/\tFALSE\t0\t" + name + "\t" + value;
+      set(CURLOPT_COOKIELIST, entry.c_str());
+    } else {
+      if (!cookie.empty()) cookie += "; ";
+      cookie += name;
+      cookie += '=';
+      cookie += value;
+    }
+  }
+  if (was.cookie != cookie) {
+    set(CURLOPT_COOKIE, cookie.empty() ? static_cast<const char*>(nullptr) : cookie.c_str());
+    was.cookie = std::move(cookie);
   }
   return {};
 }
@@ -364,8 +594,8 @@ std::size_t transfer::on_header(char* data, std::size_t size, std::size_t count,
   std::string& block = t->header_block_;
   try {
     if (n >= 5 && std::memcmp(data, "HTTP/", 5) == 0) {
-      // A new response begins (after a redirect, an interim 1xx, a proxy's CONNECT reply):
-      // only the final one's fields are kept.
+      // A new response begins (an interim 1xx, an authentication challenge answered in the
+      // same exchange, a proxy's CONNECT reply): only the final one's fields are kept.
       if (block.capacity() < 512) block.reserve(512);
       block.assign(data, n);
     } else {
@@ -378,6 +608,7 @@ std::size_t transfer::on_header(char* data, std::size_t size, std::size_t count,
 }
 
 bool transfer::request_started() const noexcept {
+  if (sent_earlier_hop_) return true;
   curl_off_t pretransfer = 0;
   curl_easy_getinfo(easy_.get(), CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
   return pretransfer != 0;
@@ -390,13 +621,12 @@ error_code transfer::finish(CURLcode result) {
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
   r.status = static_cast<http::status>(code);
   char* url = nullptr;
-  // effective_url holds the request's URL already (apply()); copied only when they differ.
-  if (curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK && url && r.effective_url != url)
+  // Left empty when it is the request's URL (most often): complete() moves that in.
+  if (curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK && url && request_.url != url)
     r.effective_url = url;
   long version = 0;
   curl_easy_getinfo(h, CURLINFO_HTTP_VERSION, &version);
   r.version = beast_version(version);
-  curl_easy_getinfo(h, CURLINFO_REDIRECT_COUNT, &r.redirect_count);
   char* ip = nullptr;
   if (curl_easy_getinfo(h, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip) r.primary_ip = ip;
   long port = 0;
@@ -408,13 +638,8 @@ error_code transfer::finish(CURLcode result) {
   r.time.pretransfer = time_info(h, CURLINFO_PRETRANSFER_TIME_T);
   r.time.first_byte = time_info(h, CURLINFO_STARTTRANSFER_TIME_T);
   r.time.total = time_info(h, CURLINFO_TOTAL_TIME_T);
-  r.time.redirect = time_info(h, CURLINFO_REDIRECT_TIME_T);
 
-  r.headers = response_headers(std::move(header_block_));  // prepare() clears it for the next one
-
-  // The request's fields and body are no longer needed; free them now, not at reuse.
-  header_list_.reset();
-  std::string().swap(body_);
+  r.headers = response_headers(std::move(header_block_));  // reset_for_hop() clears it for the next one
 
   if (result == CURLE_OK) return {};
   r.error_message = error_buffer_[0] ? error_buffer_ : curl_easy_strerror(result);
@@ -423,6 +648,94 @@ error_code transfer::finish(CURLcode result) {
     return error::body_too_large;
   }
   return make_curl_error(result);
+}
+
+bool transfer::follow_redirect(error_code& ec) {
+  request& req = request_;
+  if (!req.follow_redirects) return false;
+  const unsigned code = response_.status_code();
+  if (code != 301 && code != 302 && code != 303 && code != 307 && code != 308) return false;
+  char* location = nullptr;
+  if (curl_easy_getinfo(easy_.get(), CURLINFO_REDIRECT_URL, &location) != CURLE_OK || !location) return false;
+  if (req.max_redirects >= 0 && history_.size() >= static_cast<std::size_t>(req.max_redirects)) {
+    ec = make_curl_error(CURLE_TOO_MANY_REDIRECTS);
+    response_.error_message = "more than request::max_redirects (" + std::to_string(req.max_redirects) + ") redirects";
+    return false;
+  }
+  std::chrono::milliseconds left{0};
+  if (deadline_ != std::chrono::steady_clock::time_point{}) {
+    left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      ec = make_curl_error(CURLE_OPERATION_TIMEDOUT);
+      response_.error_message = "request::timeout expired while following redirects";
+      return false;
+    }
+  }
+  std::string next(location);
+
+  // This hop becomes history.
+  if (first_origin_.empty()) first_origin_ = origin_of(req.url);
+  if (keep_hops_) hop_requests_.push_back(req);
+  if (response_.effective_url.empty()) response_.effective_url = req.url;
+  history_.push_back(std::move(response_));
+  sent_earlier_hop_ = true;
+
+  // 303 turns any method but HEAD into GET; 301 and 302 turn POST into GET (what browsers,
+  // libcurl and RFC 9110 allow); the body and the fields describing it go with it. 307 and 308
+  // keep method and body.
+  const bool post = req.method == http::verb::post && req.custom_method.empty();
+  if ((code == 303 && req.method != http::verb::head) || ((code == 301 || code == 302) && post)) {
+    req.method = http::verb::get;
+    req.custom_method.clear();
+    req.body.clear();
+    req.multipart.reset();
+    for (auto it = req.headers.begin(); it != req.headers.end();)
+      it = describes_body(it->name()) ? req.headers.erase(it) : std::next(it);
+  }
+  // Credentials and cookies given for the first origin never go to another one, nor does any
+  // field that may carry one: only content negotiation and caching fields are kept.
+  if (!credentials_dropped_ && origin_of(next) != first_origin_) {
+    req.auth.reset();
+    req.cookies.clear();
+    for (auto it = req.headers.begin(); it != req.headers.end();)
+      it = kept_across_origins(*it) ? std::next(it) : req.headers.erase(it);
+    credentials_dropped_ = true;
+  }
+  req.url = std::move(next);
+  if (left.count() > 0) req.timeout = std::max(left, std::chrono::milliseconds(1));
+
+  reset_for_hop();
+  ec = apply();
+  if (ec) {
+    needs_reset_ = true;
+    return false;
+  }
+  return true;
+}
+
+void transfer::complete(error_code& ec) {
+  response& r = response_;
+  if (r.effective_url.empty()) r.effective_url = keep_hops_ ? request_.url : std::move(request_.url);
+  if (!ec && request_.fail_on_error_status && r.status_code() >= 400 && r.status_code() <= 599) {
+    ec = make_http_status_error(r.status_code());
+    r.error_message = ec.message();
+  }
+  r.redirect_count = static_cast<long>(history_.size());
+  if (!history_.empty()) {
+    for (const response& hop : history_) r.time.redirect += hop.time.total;
+    r.history = std::move(history_);
+    history_.clear();
+  }
+  if (keep_hops_) hop_requests_.push_back(std::move(request_));
+  release_request();
+}
+
+// The request's fields, body and MIME parts are no longer needed: freed now, not at reuse.
+// (libcurl is told of new ones, or none, before its next exchange.)
+void transfer::release_request() noexcept {
+  header_list_.reset();
+  mime_.reset();
+  request_ = request{};
 }
 
 }  // namespace boost_curl::detail

@@ -1,7 +1,9 @@
 #ifndef BOOST_CURL_SRC_DETAIL_TRANSFER_HPP
 #define BOOST_CURL_SRC_DETAIL_TRANSFER_HPP
 
-// One HTTP exchange: an easy handle configured from a `request`, collecting a `response`.
+// One HTTP operation: an easy handle configured from a `request`, collecting a `response`,
+// hop by hop when it follows redirects (which the engine does itself, not libcurl: each hop is
+// its own response, with its own timings, and what is sent to another host is decided here).
 // Transfers are pooled by the multi_driver, so an easy handle (and its allocations) serves
 // many requests.
 
@@ -14,13 +16,22 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 namespace boost_curl::detail {
 
 class session_state;
+
+// The session's response hook (session::on_response), shared by the operations started while
+// it was set.
+using response_hook = std::function<void(const request&, const response&)>;
 
 // The socket callbacks every easy handle is given. Opening is told the transfer (which
 // records the sockets it opened, and names its driver through `owner`); closing is told the
@@ -30,6 +41,11 @@ struct socket_hooks {
   curl_closesocket_callback close;
   void* owner;
 };
+
+struct mime_deleter {
+  void operator()(curl_mime* m) const noexcept { curl_mime_free(m); }
+};
+using mime_ptr = std::unique_ptr<curl_mime, mime_deleter>;
 
 class transfer {
  public:
@@ -48,17 +64,27 @@ class transfer {
   void use_hooks(const socket_hooks& hooks) noexcept;
   static transfer* from(CURL* easy) noexcept;
 
-  // Configures the easy handle for `req` (taking its body and fields). On error the
-  // transfer is left idle, the error says what and result().error_message why.
-  error_code prepare(request&& req);
+  // Configures the easy handle for the first hop of `req` (keeping it: its body is sent from
+  // there). `keep_hops`: keep each hop's request for a response hook. On error the transfer
+  // is left idle, the error says what and result().error_message why.
+  error_code prepare(request&& req, bool keep_hops = false);
 
-  // Collects the results after libcurl reported `result`; returns the operation's error.
+  // After libcurl finished the current hop: collects its response; returns the hop's error.
   error_code finish(CURLcode result);
+  // After a successful finish(): when the request follows redirects and this hop is one, makes
+  // it history and configures the next hop (true: add the easy handle again). False when the
+  // operation is over; `ec` then says why if it failed (too many redirects, time is up...).
+  bool follow_redirect(error_code& ec);
+  // The operation is over with `ec`: the response gets its history, a status error when the
+  // request asked for one (`ec` is updated), and the request's resources are freed.
+  void complete(error_code& ec);
 
   // Whether any request byte may have left (for `total` cancellation).
   bool request_started() const noexcept;
 
   response& result() noexcept { return response_; }
+  // Each hop's request, oldest first (the final one last), when prepare() was asked to keep them.
+  std::vector<request>& hop_requests() noexcept { return hop_requests_; }
 
   // The pending operation, set by the driver while the transfer is active.
   struct operation {
@@ -67,6 +93,7 @@ class transfer {
     boost::asio::any_io_executor io_executor;
     boost::asio::cancellation_slot slot;
     std::shared_ptr<session_state> session;  // keeps a session's share alive while in flight
+    std::shared_ptr<const response_hook> hook;  // the session's, if it had one
   } op;
 
   bool active = false;
@@ -79,26 +106,33 @@ class transfer {
   static std::size_t on_header(char* data, std::size_t size, std::size_t count, void* self) noexcept;
 
   void set_fixed_options();
-  error_code apply(request& req);
+  void reset_for_hop();
+  error_code apply();
+  error_code apply_body(struct option_setter& set);
+  error_code apply_fields(struct option_setter& set);
+  error_code apply_auth_and_cookies(struct option_setter& set);
   error_code refuse(const char* why);  // error::invalid_request, with why as the message
+  void release_request() noexcept;
 
-  // The per-request options the easy handle holds now. prepare() changes only what differs
+  // The per-request options the easy handle holds now. apply() changes only what differs
   // from the previous request: curl_easy_reset plus setting everything again costs more than
   // the rest of a keep-alive exchange's setup.
   struct applied_options {
     http::verb method = http::verb::get;
+    std::string custom_method;
     bool sends_body = false;
+    bool mime = false;
     bool header_list = false;
     long timeout_ms = 0;
     long connect_timeout_ms = 0;
-    bool follow = false;
-    long max_redirects = -1;
     bool verify_peer = true;
     bool verify_host = true;
     long http_version = 0;  // CURL_HTTP_VERSION_NONE
     bool forbid_reuse = false;
     bool pipewait = false;
     bool decompress = false;
+    std::optional<authentication> auth;
+    std::string cookie;
     std::string url, ca_file, proxy, unix_socket_path;
     std::string protocols = "\x01";  // no request has this: the first one always sets them
   };
@@ -109,10 +143,18 @@ class transfer {
   applied_options applied_;
   bool needs_reset_ = false;  // a failed prepare left options unknown: start from scratch
   std::string default_ca_file_;  // libcurl's built-in CA bundle, restored when ca_file is cleared
+  request request_;              // the current hop's request; libcurl reads its body in place
   slist_ptr header_list_;
-  std::string body_;  // request body; libcurl reads it in place (CURLOPT_POSTFIELDS)
-  std::string header_block_;  // the final response's header lines so far
+  mime_ptr mime_;
+  std::string header_block_;  // the current hop's response header lines so far
   response response_;
+  std::vector<response> history_;        // earlier hops of a followed redirect chain
+  std::vector<request> hop_requests_;    // with a response hook: each hop's request
+  bool keep_hops_ = false;
+  std::string first_origin_;  // scheme://host:port of the first hop: credentials stay there
+  bool credentials_dropped_ = false;
+  bool sent_earlier_hop_ = false;  // a previous hop's request left (total cancellation)
+  std::chrono::steady_clock::time_point deadline_{};  // request::timeout over all hops
   std::size_t max_body_ = 0;
   bool decompressing_ = false;  // body_ counts decoded bytes; Content-Length counts encoded ones
   bool body_limit_hit_ = false;

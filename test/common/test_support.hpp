@@ -57,6 +57,16 @@ inline fetch_result fetch(asio::io_context& ctx, request req) {
   return r;
 }
 
+// One fetch of session `s`, run to completion on ctx.
+inline fetch_result fetch_in(asio::io_context& ctx, session& s, request req) {
+  fetch_result r;
+  s.async_fetch(std::move(req), record(r));
+  run_bounded(ctx);
+  BOOST_TEST_REQUIRE(r.done);
+  BOOST_TEST(r.calls == 1);
+  return r;
+}
+
 // Byte i of the origin's generated bodies.
 inline bool has_origin_pattern(std::string_view body) {
   static constexpr std::string_view digits = "0123456789abcdef";
@@ -90,6 +100,12 @@ struct origin_fixture {
 
 // A TCP port on 127.0.0.1 where nothing listens (bound, then released).
 unsigned short refused_port();
+
+// This process's peak resident set (VmHWM), in KiB.
+std::size_t peak_rss_kb();
+
+// `url` with ':' and '/' percent-encoded, for the origin's /redirect-to?url=...
+std::string escape_for_query(std::string_view url);
 
 }  // namespace boost_curl::test
 

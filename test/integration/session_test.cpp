@@ -19,18 +19,10 @@ namespace http = boost_curl::http;
 
 namespace {
 
-fetch_result fetch_in(asio::io_context& ctx, session& s, request req) {
-  fetch_result r;
-  s.async_fetch(std::move(req), record(r));
-  run_bounded(ctx);
-  BOOST_TEST_REQUIRE(r.done);
-  BOOST_TEST(r.calls == 1);
-  return r;
-}
-
-bool has_line_with(const std::vector<std::string>& lines, std::string_view part) {
-  for (const auto& l : lines)
-    if (l.find(part) != std::string::npos) return true;
+// Whether a cookie of the jar, written as a Netscape line, holds `part`.
+bool has_line_with(const std::vector<boost_curl::cookie>& jar, std::string_view part) {
+  for (const auto& c : jar)
+    if (c.to_netscape().find(part) != std::string::npos) return true;
   return false;
 }
 

@@ -1,5 +1,8 @@
 #include "loopback_origin.hpp"
 
+#include "body_inspectors.hpp"
+#include "http_auth.hpp"
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -376,9 +379,16 @@ private:
     auto& req = parser_->get();
     keep_alive_ = req.keep_alive();
     head_ = req.method() == http::verb::head;
-    collect_body_ = split_target(sv(req.target())).first == "/echo";
+    const auto path = split_target(sv(req.target())).first;
+    collect_body_ = path == "/echo" || path == "/echo-body";
     body_.clear();
     body_overflow_ = false;
+    digest_.reset();
+    multipart_.reset();
+    if (path == "/hash")
+      digest_.emplace();
+    else if (path == "/multipart")
+      multipart_.emplace(sv(req[http::field::content_type]));
     if (!parser_->is_done() && beast::iequals(req[http::field::expect], "100-continue"))
       return asio::async_write(stream_, asio::buffer(continue_line),
                                [self = this->shared_from_this()](error_code ec, std::size_t) {
@@ -404,6 +414,10 @@ private:
 
   void on_body() {
     auto n = scratch_.size() - parser_->get().body().size;
+    if (digest_)
+      digest_->update(std::string_view(scratch_.data(), n));
+    if (multipart_)
+      multipart_->update(std::string_view(scratch_.data(), n));
     if (collect_body_) {
       if (body_.size() + n > echo_limit)
         body_overflow_ = true;
@@ -434,6 +448,26 @@ private:
       dump += body_;
       return send(text(200, std::move(dump)));
     }
+    if (path == "/echo-body") {
+      if (body_overflow_)
+        return send(text(413, "payload too large"));
+      auto res = text(200, body_);
+      const auto type = sv(req[http::field::content_type]);
+      if (!type.empty())
+        res.set(http::field::content_type, type);
+      return send(std::move(res));
+    }
+    if (path == "/hash") {
+      const auto size = digest_->size();
+      return send(text(200, "size=" + std::to_string(size) + " sha256=" + digest_->hex()));
+    }
+    if (path == "/multipart") {
+      if (!multipart_->valid())
+        return send(text(400, "not multipart/form-data"));
+      return send(text(200, multipart_->report()));
+    }
+    if (auto rest = strip_prefix(path, "/auth/"))
+      return authenticate(*rest, sv(req[http::field::authorization]), sv(req.method_string()));
     if (path == "/hang")
       return hold_open();
     if (path == "/close-immediately")
@@ -522,7 +556,11 @@ private:
       auto location = encoded ? percent_decode(*encoded) : std::nullopt;
       if (!location || location->empty())
         return bad_request();
-      return redirect(std::move(*location));
+      auto status = query_param(query, "status");
+      auto code = status ? parse_number(*status, 399) : std::optional<std::uint64_t>(302);
+      if (!code || *code < 300)
+        return bad_request();
+      return redirect(std::move(*location), static_cast<unsigned>(*code));
     }
     if (path == "/headers") {
       auto res = text(200, "headers");
@@ -559,8 +597,45 @@ private:
 
   void bad_request() { send(text(400, "bad request")); }
 
-  void redirect(std::string location) {
-    auto res = text(302, "redirect");
+  // /auth/basic/USER/PASS, /auth/digest/USER/PASS, /auth/any/USER/PASS (Digest or Basic),
+  // /auth/bearer/TOKEN: 200 "authenticated" with the right credentials, else 401 and a
+  // challenge.
+  void authenticate(std::string_view rest, std::string_view authorization, std::string_view method) {
+    const auto slash = rest.find('/');
+    const auto scheme = rest.substr(0, slash);
+    const auto args = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash + 1);
+    const auto slash2 = args.find('/');
+    const auto user = args.substr(0, slash2);
+    const auto pass = slash2 == std::string_view::npos ? std::string_view{} : args.substr(slash2 + 1);
+    bool ok = false;
+    std::vector<std::string> challenges;
+    if (scheme == "basic") {
+      ok = detail::basic_matches(authorization, user, pass);
+      challenges.push_back("Basic realm=\"loopback\"");
+    } else if (scheme == "bearer") {
+      ok = detail::bearer_matches(authorization, args);
+      challenges.push_back("Bearer realm=\"loopback\"");
+    } else if (scheme == "digest") {
+      ok = detail::digest_matches(authorization, method, user, pass);
+      challenges.push_back(detail::digest_challenge());
+    } else if (scheme == "any") {
+      ok = detail::digest_matches(authorization, method, user, pass) ||
+           detail::basic_matches(authorization, user, pass);
+      challenges.push_back(detail::digest_challenge());
+      challenges.push_back("Basic realm=\"loopback\"");
+    } else {
+      return send(text(404, "not found"));
+    }
+    if (ok)
+      return send(text(200, "authenticated " + std::string(authorization.substr(0, authorization.find(' ')))));
+    auto res = text(401, "unauthorized");
+    for (auto& c : challenges)
+      res.insert(http::field::www_authenticate, c);
+    send(std::move(res));
+  }
+
+  void redirect(std::string location, unsigned status = 302) {
+    auto res = text(status, "redirect");
     res.set(http::field::location, location);
     send(std::move(res));
   }
@@ -684,6 +759,8 @@ private:
   std::optional<http::request_parser<http::buffer_body>> parser_;
   std::array<char, piece_size> scratch_{}; // request body pieces, discarded reads
   std::string body_;                       // request body kept for /echo
+  std::optional<detail::sha256_digest> digest_;          // /hash
+  std::optional<detail::multipart_inspector> multipart_; // /multipart
   bool collect_body_ = false;
   bool body_overflow_ = false;
   bool keep_alive_ = false;

@@ -15,9 +15,10 @@
 //   /slow-body/N/MS     200, Content-Length N*1000, N pieces of 1000 bytes MS ms apart
 //   /redirect/N         302 to /redirect/(N-1); /redirect/0 answers 200 "done"
 //   /redirect-loop      302 to itself
-//   /redirect-to?url=U  302 to the percent-decoded U
+//   /redirect-to?url=U[&status=CODE]  302 (or CODE, 300..399) to the percent-decoded U
 //   /echo               200 text/plain: "METHOD TARGET", one "Name: value" line per request
 //                       header, an empty line, then the request body (bodies up to 64 MiB)
+//   /echo-body          200 with the request body as the body, and its Content-Type
 //   /headers            200 "headers" with X-Multi twice, Set-Cookie twice, an empty X-Empty
 //   /huge               200, chunked, 64 KiB chunks until the client leaves (stops at 4 GiB)
 //   /lie-length         Content-Length 100, sends 10 bytes, then idles
@@ -25,6 +26,13 @@
 //   /cookie/set?A=B     200 with Set-Cookie: A=B
 //   /cookie/get         200, body is the request's Cookie header (or empty)
 //   /no-body/CODE/N     CODE (204 or 304) announcing Content-Length N, with no body
+//   /hash               200 "size=N sha256=HEX" of the request body (any size, never stored)
+//   /multipart          200, one line per part of a multipart/form-data body: "name=N
+//                       filename=F type=T size=S sha256=H" ("-" when absent), then "complete"
+//                       (or "incomplete"); parts are hashed as they arrive, never stored
+//   /auth/basic/U/P, /auth/digest/U/P, /auth/any/U/P, /auth/bearer/TOKEN
+//                       200 "authenticated SCHEME" with those credentials, else 401 with a
+//                       challenge (Digest: MD5, qop=auth; any: Digest and Basic offered)
 // HEAD gets the same headers without a body. Request bodies are read (and discarded except
 // for /echo) before answering; "Expect: 100-continue" is honoured. Persistent connections and
 // "Connection: close" both work; with options::idle_timeout a persistent connection idle that

@@ -11,6 +11,7 @@
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/json.hpp>
 
 #include <chrono>
 #include <exception>
@@ -23,8 +24,9 @@ using asio::ip::tcp;
 
 namespace {
 
-constexpr char body[] = "hello from the loopback server";
-const std::string reply = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
+// JSON, so the program also links what response::json() needs (Boost.JSON).
+constexpr char body[] = R"({"hello":"from the loopback server"})";
+const std::string reply = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
                           std::to_string(sizeof body - 1) + "\r\n\r\n" + body;
 
 // Answers every request on a connection with `reply`, keeping the connection open (GETs only:
@@ -49,7 +51,10 @@ asio::awaitable<void> listen(tcp::acceptor& acceptor) {
 }
 
 bool check(const char* how, boost::system::error_code ec, const boost_curl::response& r) {
-  bool ok = !ec && r.status_code() == 200 && r.body == body;
+  boost::system::error_code json_ec;
+  const boost::json::value v = r.json(json_ec);
+  bool ok = !ec && r.status_code() == 200 && r.body == body && !json_ec && v.is_object() &&
+            v.as_object().contains("hello") && v.at("hello") == "from the loopback server";
   if (!ok)
     std::cerr << how << ": error '" << ec.message() << "' (" << r.error_message << "), status " << r.status_code()
               << ", body '" << r.body << "'\n";
@@ -82,6 +87,7 @@ int main() {
       [&](std::exception_ptr e) {
         if (e) return;
         boost_curl::request req(url);
+        req.add_query("q", "a b+c");  // percent-encoded by Boost.URL inside the library
         req.timeout = 10s;
         boost_curl::async_fetch(ctx, std::move(req), [&](boost::system::error_code ec, boost_curl::response r) {
           passed += check("callback", ec, r);

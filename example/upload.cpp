@@ -1,0 +1,51 @@
+// A multipart upload of a file (read from disk while it is sent, never loaded whole), with a
+// form field and an in-memory part beside it.
+// usage: example_upload [FILE]   (default: a file made for the occasion; the embedded origin's
+// /multipart route answers with the size and SHA-256 of every part it received)
+
+#include <boost_curl.hpp>
+#include <origin/loopback_origin.hpp>
+
+#include <boost/asio/io_context.hpp>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+namespace asio = boost::asio;
+
+int main(int argc, char** argv) {
+  boost_curl::tools::loopback_origin origin;
+  std::filesystem::path file;
+  bool made = false;
+  if (argc > 1) {
+    file = argv[1];
+  } else {
+    file = std::filesystem::temp_directory_path() / ("example_upload_" + std::to_string(::getpid()) + ".txt");
+    std::ofstream(file) << std::string(1 << 20, 'x');
+    made = true;
+  }
+
+  boost_curl::multipart_form form;
+  form.add_field("title", "quarterly report")
+      .add_file("document", file, "text/plain")
+      .add_data("summary", "summary.txt", "short and sweet", "text/plain");
+  boost_curl::request req(origin.url("/multipart"));
+  req.set_multipart(std::move(form));
+
+  asio::io_context ctx;
+  int status = 1;
+  boost_curl::async_fetch(ctx, std::move(req), [&](boost_curl::error_code ec, boost_curl::response r) {
+    if (ec) {
+      std::cerr << "upload failed: " << ec.message() << " (" << r.error_message << ")\n";
+      return;
+    }
+    std::cout << "the server received:\n" << r.body;
+    status = r.body.find("complete") != std::string::npos ? 0 : 1;
+  });
+  ctx.run();
+  if (made) std::filesystem::remove(file);
+  return status;
+}
