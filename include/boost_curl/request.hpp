@@ -10,10 +10,12 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace boost::json {
@@ -32,6 +34,22 @@ enum class http_version {
   http2,            ///< try HTTP/2 (Upgrade: h2c on cleartext, ALPN on TLS), fall back to 1.1
   http2_tls,        ///< HTTP/2 over TLS only (ALPN), HTTP/1.1 on cleartext
   http2_prior_knowledge,  ///< HTTP/2 without upgrade (h2c "prior knowledge" on cleartext)
+};
+
+/// Oldest TLS version to accept.
+enum class tls_version {
+  default_version,  ///< libcurl's and the TLS library's default (TLS 1.2 here)
+  tls1_2,
+  tls1_3,
+};
+
+/// Which IP versions a host name may resolve to.
+enum class ip_version { any, v4, v6 };
+
+/// A libcurl option set by number (request::set_curl_option): the escape hatch.
+struct curl_option {
+  int option;  ///< a CURLoption value (include <curl/curl.h> for the names)
+  std::variant<long long, std::string> value;  ///< an integer for long and curl_off_t options
 };
 
 /// One HTTP exchange to perform: a plain value type.
@@ -72,6 +90,35 @@ struct request {
   bool verify_peer = true;  ///< check the server's certificate chain
   bool verify_host = true;  ///< check the certificate's name matches the host
   std::string ca_file;      ///< PEM bundle to trust instead of the system's
+  std::string ca_path;      ///< directory of CA certificates named by hash (c_rehash), instead of the system's
+  std::string ca_pem;       ///< PEM bundle to trust, in memory (instead of ca_file)
+  std::string client_cert;      ///< client certificate, PEM file
+  std::string client_key;       ///< its private key, PEM file (default: in client_cert)
+  std::string client_cert_pem;  ///< client certificate, PEM in memory (instead of client_cert)
+  std::string client_key_pem;   ///< its private key, PEM in memory (instead of client_key)
+  std::string key_password;     ///< pass phrase of the private key
+  /// The server's public key must be one of these: "sha256//<base64>;sha256//<base64>", or a
+  /// PEM/DER public key file (libcurl's CURLOPT_PINNEDPUBLICKEY). Empty: no pinning.
+  std::string pinned_public_key;
+  tls_version min_tls_version = tls_version::default_version;
+
+  // ---- network
+  /// "HOST:PORT:CONNECT-TO-HOST:CONNECT-TO-PORT" entries (curl --connect-to): requests for
+  /// HOST:PORT connect there instead; the URL (Host field, TLS name) is unchanged.
+  std::vector<std::string> connect_to;
+  /// "HOST:PORT:ADDRESS" entries (curl --resolve style): requests for HOST:PORT connect to
+  /// ADDRESS (the first, when a comma-separated list is given), for this request only.
+  std::vector<std::string> resolve;
+  std::string local_address;  ///< interface name or local address to connect from ("if!eth0", "host!127.0.0.2", "127.0.0.2")
+  ip_version ip_resolve = ip_version::any;  ///< IP versions a host name may resolve to
+  std::chrono::seconds tcp_keepalive{0};    ///< TCP keep-alive probes after this idle time (and as often); 0 = off
+  std::size_t low_speed_limit = 0;          ///< abort (condition::timeout) when below this many bytes/s...
+  std::chrono::seconds low_speed_time{0};   ///< ...for this long; 0 = never
+  std::uint64_t max_send_speed = 0;         ///< upload rate limit, bytes/s; 0 = none
+  std::uint64_t max_recv_speed = 0;         ///< download rate limit, bytes/s; 0 = none
+
+  /// Options set on the easy handle after every other one (see set_curl_option).
+  std::vector<curl_option> curl_options;
 
   // ---- protocol
   http_version version = http_version::default_version;
@@ -95,6 +142,22 @@ struct request {
   /// Appends name=value to the URL's query ('?' or '&'), before any #fragment, both
   /// percent-encoded (Boost.URL; '+' as %2B, space as %20).
   BOOST_CURL_DECL request& add_query(std::string_view name, std::string_view value);
+
+  /** The escape hatch: any libcurl option this request type does not name, set on the easy
+      handle after every other option (include <curl/curl.h> for CURLOPT_* names). The value's
+      type must fit the option's: an integer for long and curl_off_t options, a string for
+      string options; others (lists, pointers, callbacks, blobs) and the options the
+      engine itself owns (callbacks, private data, share, redirects, error buffer...) are
+      refused with error::invalid_request. A pooled easy handle that had any is reset before
+      another request uses it. */
+  request& set_curl_option(int option, long long value) {
+    curl_options.push_back({option, value});
+    return *this;
+  }
+  request& set_curl_option(int option, std::string value) {
+    curl_options.push_back({option, std::move(value)});
+    return *this;
+  }
 };
 
 }  // namespace boost_curl

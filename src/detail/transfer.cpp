@@ -252,6 +252,8 @@ void transfer::reset_for_hop() {
   // libcurl keeps authentication state in the easy handle across transfers (the scheme a
   // server made it pick, a failed attempt): with other credentials, or none, start afresh.
   if (applied_.auth && applied_.auth != request_.auth) needs_reset_ = true;
+  // Uncommon options are not tracked one by one: a handle that had any starts afresh.
+  if (std::exchange(uncommon_used_, false)) needs_reset_ = true;
   if (needs_reset_) {
     curl_easy_reset(easy_.get());
     applied_ = applied_options{};
@@ -352,6 +354,7 @@ error_code transfer::apply() {
   }
   set_string(CURLOPT_PROXY, was.proxy, req.proxy, proxy_environment_at_start().proxy ? nullptr : "");
   set_string(CURLOPT_UNIX_SOCKET_PATH, was.unix_socket_path, req.unix_socket_path, nullptr);
+  if (error_code ec = apply_uncommon(set)) return ec;
 
   if (set.first_error != CURLE_OK) {
     response_.error_message = std::string("libcurl refused request::") + request_member(set.first_refused) + ": " +
@@ -550,6 +553,154 @@ error_code transfer::apply_auth_and_cookies(option_setter& set) {
   return {};
 }
 
+namespace {
+
+// Options the engine sets itself, or that would take the transfer out of its hands.
+bool owned_by_the_engine(int option) noexcept {
+  switch (option) {
+    case CURLOPT_URL: case CURLOPT_NOSIGNAL: case CURLOPT_FOLLOWLOCATION: case CURLOPT_COOKIEFILE:
+    case CURLOPT_COOKIEJAR: case CURLOPT_COOKIELIST: case CURLOPT_COOKIESESSION: case CURLOPT_CUSTOMREQUEST:
+    case CURLOPT_COPYPOSTFIELDS: case CURLOPT_POSTFIELDSIZE: case CURLOPT_POSTFIELDSIZE_LARGE:
+    case CURLOPT_HTTPGET: case CURLOPT_NOBODY: case CURLOPT_POST: case CURLOPT_UPLOAD: case CURLOPT_CONNECT_ONLY:
+    case CURLOPT_PROTOCOLS_STR: case CURLOPT_REDIR_PROTOCOLS_STR: case CURLOPT_COOKIE:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// "HOST:PORT:ADDRESS[,ADDRESS...]" as a CONNECT_TO entry "HOST:PORT:ADDRESS:PORT" (a
+// bracketed IPv6 host or address allowed); empty when it does not parse.
+std::string resolve_as_connect_to(std::string_view entry) {
+  std::size_t host_end = 0;
+  if (!entry.empty() && entry.front() == '[') {
+    host_end = entry.find(']');
+    if (host_end == std::string_view::npos) return {};
+    ++host_end;
+  } else {
+    host_end = entry.find(':');
+  }
+  if (host_end == std::string_view::npos || host_end >= entry.size() || entry[host_end] != ':') return {};
+  const std::size_t port_end = entry.find(':', host_end + 1);
+  if (port_end == std::string_view::npos) return {};
+  const std::string_view host = entry.substr(0, host_end);
+  const std::string_view port = entry.substr(host_end + 1, port_end - host_end - 1);
+  std::string_view address = entry.substr(port_end + 1);
+  address = address.substr(0, address.find(','));
+  if (host.empty() || port.empty() || address.empty()) return {};
+  std::string out;
+  out.append(host).append(":").append(port).append(":");
+  if (address.find(':') != std::string_view::npos && address.front() != '[')
+    out.append("[").append(address).append("]");
+  else
+    out.append(address);
+  return out.append(":").append(port);
+}
+
+}  // namespace
+
+// Options few requests use: TLS client certificates and pins, network tweaks, the escape
+// hatch. Not tracked one by one: a handle that had any is reset before its next request
+// (reset_for_hop), so here they are only set when asked for, on a handle in libcurl's defaults.
+error_code transfer::apply_uncommon(option_setter& set) {
+  const request& req = request_;
+  bool used = false;
+  auto string = [&](CURLoption opt, const std::string& v) {
+    if (v.empty()) return;
+    set(opt, v.c_str());
+    used = true;
+  };
+  auto blob = [&](CURLoption opt, const std::string& v) {
+    if (v.empty()) return;
+    curl_blob b{const_cast<char*>(v.data()), v.size(), CURL_BLOB_COPY};
+    set(opt, &b);
+    used = true;
+  };
+  auto number = [&](CURLoption opt, auto v) {
+    set(opt, v);
+    used = true;
+  };
+  string(CURLOPT_CAPATH, req.ca_path);
+  blob(CURLOPT_CAINFO_BLOB, req.ca_pem);
+  string(CURLOPT_SSLCERT, req.client_cert);
+  string(CURLOPT_SSLKEY, req.client_key);
+  blob(CURLOPT_SSLCERT_BLOB, req.client_cert_pem);
+  blob(CURLOPT_SSLKEY_BLOB, req.client_key_pem);
+  string(CURLOPT_KEYPASSWD, req.key_password);
+  string(CURLOPT_PINNEDPUBLICKEY, req.pinned_public_key);
+  if (req.min_tls_version == tls_version::tls1_2) number(CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
+  if (req.min_tls_version == tls_version::tls1_3) number(CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_3));
+
+  connect_to_list_.reset();
+  if (!req.connect_to.empty() || !req.resolve.empty()) {
+    curl_slist* list = nullptr;
+    bool ok = true;
+    auto append = [&](const std::string& entry) {
+      if (curl_slist* next = ok ? curl_slist_append(list, entry.c_str()) : nullptr)
+        list = next;
+      else
+        ok = false;
+    };
+    for (const std::string& e : req.connect_to) {
+      if (has_crlf(e)) ok = false;
+      append(e);
+    }
+    for (const std::string& e : req.resolve) {
+      const std::string entry = resolve_as_connect_to(e);
+      if (entry.empty()) {
+        curl_slist_free_all(list);
+        return refuse("a request::resolve entry is not HOST:PORT:ADDRESS");
+      }
+      append(entry);
+    }
+    connect_to_list_.reset(list);
+    if (!ok) return refuse("a request::connect_to entry holds CR or LF, or memory ran out");
+    number(CURLOPT_CONNECT_TO, list);
+  }
+  string(CURLOPT_INTERFACE, req.local_address);
+  if (req.ip_resolve != ip_version::any)
+    number(CURLOPT_IPRESOLVE, req.ip_resolve == ip_version::v4 ? static_cast<long>(CURL_IPRESOLVE_V4)
+                                                               : static_cast<long>(CURL_IPRESOLVE_V6));
+  if (req.tcp_keepalive.count() > 0) {
+    number(CURLOPT_TCP_KEEPALIVE, 1L);
+    number(CURLOPT_TCP_KEEPIDLE, static_cast<long>(req.tcp_keepalive.count()));
+    number(CURLOPT_TCP_KEEPINTVL, static_cast<long>(req.tcp_keepalive.count()));
+  }
+  if (req.low_speed_time.count() > 0) {
+    number(CURLOPT_LOW_SPEED_LIMIT, static_cast<long>(req.low_speed_limit));
+    number(CURLOPT_LOW_SPEED_TIME, static_cast<long>(req.low_speed_time.count()));
+  }
+  if (req.max_send_speed) number(CURLOPT_MAX_SEND_SPEED_LARGE, static_cast<curl_off_t>(req.max_send_speed));
+  if (req.max_recv_speed) number(CURLOPT_MAX_RECV_SPEED_LARGE, static_cast<curl_off_t>(req.max_recv_speed));
+
+  for (const curl_option& o : req.curl_options) {
+    used = true;
+    const curl_easyoption* info = curl_easy_option_by_id(static_cast<CURLoption>(o.option));
+    if (!info) return refuse("request::curl_options: an option libcurl does not know");
+    if (owned_by_the_engine(o.option))
+      return refuse("request::curl_options: an option boost_curl sets itself (use the request's members)");
+    const auto* integer = std::get_if<long long>(&o.value);
+    const auto* text = std::get_if<std::string>(&o.value);
+    CURLcode rc = CURLE_BAD_FUNCTION_ARGUMENT;
+    if ((info->type == CURLOT_LONG || info->type == CURLOT_VALUES) && integer)
+      rc = curl_easy_setopt(easy_.get(), info->id, static_cast<long>(*integer));
+    else if (info->type == CURLOT_OFF_T && integer)
+      rc = curl_easy_setopt(easy_.get(), info->id, static_cast<curl_off_t>(*integer));
+    else if (info->type == CURLOT_STRING && text && !has_crlf(*text))
+      rc = curl_easy_setopt(easy_.get(), info->id, text->c_str());
+    else
+      return refuse("request::curl_options: the value does not fit the option (an integer for long and "
+                    "curl_off_t options, a string for strings; others cannot be set by value)");
+    if (rc != CURLE_OK) {
+      response_.error_message = std::string("libcurl refused CURLOPT_") + info->name + ": " + curl_easy_strerror(rc);
+      uncommon_used_ = true;
+      return make_curl_error(rc);
+    }
+  }
+  if (used) uncommon_used_ = true;
+  return {};
+}
+
 // The body limit is enforced here, not with CURLOPT_MAXFILESIZE: libcurl checks that against
 // the announced Content-Length even for responses that have no body (HEAD, 204, 304).
 std::size_t transfer::on_write(char* data, std::size_t size, std::size_t count, void* self) noexcept {
@@ -734,6 +885,7 @@ void transfer::complete(error_code& ec) {
 // (libcurl is told of new ones, or none, before its next exchange.)
 void transfer::release_request() noexcept {
   header_list_.reset();
+  connect_to_list_.reset();
   mime_.reset();
   request_ = request{};
 }

@@ -111,6 +111,7 @@ class transfer {
   error_code apply_body(struct option_setter& set);
   error_code apply_fields(struct option_setter& set);
   error_code apply_auth_and_cookies(struct option_setter& set);
+  error_code apply_uncommon(struct option_setter& set);
   error_code refuse(const char* why);  // error::invalid_request, with why as the message
   void release_request() noexcept;
 
@@ -145,7 +146,9 @@ class transfer {
   std::string default_ca_file_;  // libcurl's built-in CA bundle, restored when ca_file is cleared
   request request_;              // the current hop's request; libcurl reads its body in place
   slist_ptr header_list_;
+  slist_ptr connect_to_list_;
   mime_ptr mime_;
+  bool uncommon_used_ = false;  // an option apply_uncommon() sets was set: reset before the next request
   std::string header_block_;  // the current hop's response header lines so far
   response response_;
   std::vector<response> history_;        // earlier hops of a followed redirect chain

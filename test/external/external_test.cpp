@@ -4,7 +4,11 @@
 #define BOOST_TEST_MODULE boost_curl_external
 #include "test_support.hpp"
 
+#include <curl/curl.h>
+
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 
 using namespace boost_curl;
 using namespace boost_curl::test;
@@ -130,6 +134,81 @@ BOOST_AUTO_TEST_CASE(post_over_http2) {
   fetch_result r = fetch(ctx, std::move(req));
   BOOST_TEST(!r.ec);
   BOOST_TEST(r.resp.body == "ok");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// TLS options against nginx: client certificates (files, in memory, encrypted key), CA
+// directory and in-memory bundle, public key pinning, minimum TLS version.
+BOOST_FIXTURE_TEST_SUITE(tls_options, nginx_fixture)
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+BOOST_AUTO_TEST_CASE(client_certificates) {
+  const std::string url = "https://localhost:" + env("BOOST_CURL_NGINX_MTLS_PORT") + "/whoami";
+  fetch_result none = fetch(ctx, trusted(url));
+  BOOST_TEST(none.resp.status_code() == 400u);  // nginx: "No required SSL certificate was sent"
+
+  request files = trusted(url);
+  files.client_cert = env("BOOST_CURL_NGINX_CLIENT_CERT");
+  files.client_key = env("BOOST_CURL_NGINX_CLIENT_KEY");
+  fetch_result by_file = fetch(ctx, files);
+  BOOST_TEST(!by_file.ec, by_file.resp.error_message);
+  BOOST_TEST(by_file.resp.body == "CN=client");
+
+  request memory = trusted(url);
+  memory.client_cert_pem = read_file(env("BOOST_CURL_NGINX_CLIENT_CERT"));
+  memory.client_key_pem = read_file(env("BOOST_CURL_NGINX_CLIENT_KEY"));
+  BOOST_TEST(fetch(ctx, memory).resp.body == "CN=client");
+
+  request encrypted = trusted(url);
+  encrypted.client_cert = env("BOOST_CURL_NGINX_CLIENT_CERT");
+  encrypted.client_key = env("BOOST_CURL_NGINX_CLIENT_KEY_ENCRYPTED");
+  encrypted.key_password = "hunter2";
+  BOOST_TEST(fetch(ctx, encrypted).resp.body == "CN=client");
+  encrypted.key_password = "wrong";
+  encrypted.set_curl_option(CURLOPT_FRESH_CONNECT, 1);  // the key password is no part of connection reuse
+  fetch_result bad_password = fetch(ctx, encrypted);
+  BOOST_TEST(bad_password.ec);
+  BOOST_TEST(!bad_password.resp.error_message.empty(), bad_password.ec.message() << " / " << bad_password.ec.category().name() << " " << bad_password.ec.value());
+
+  // The pooled handle that had a client certificate forgets it.
+  BOOST_TEST(fetch(ctx, trusted(url)).resp.status_code() == 400u);
+}
+
+BOOST_AUTO_TEST_CASE(ca_directory_and_in_memory_bundle) {
+  request dir(https("/100b"));
+  dir.ca_path = env("BOOST_CURL_NGINX_CA_DIR");
+  fetch_result by_dir = fetch(ctx, dir);
+  BOOST_TEST(!by_dir.ec, by_dir.resp.error_message);
+
+  request memory(https("/100b"));
+  memory.ca_pem = read_file(env("BOOST_CURL_NGINX_CA"));
+  fetch_result by_memory = fetch(ctx, memory);
+  BOOST_TEST(!by_memory.ec, by_memory.resp.error_message);
+  BOOST_TEST((fetch(ctx, request(https("/100b"))).ec == condition::tls_failed));  // not kept
+}
+
+BOOST_AUTO_TEST_CASE(pinned_public_key) {
+  request pinned = trusted(https("/100b"));
+  pinned.pinned_public_key = env("BOOST_CURL_NGINX_PIN");
+  BOOST_TEST(!fetch(ctx, pinned).ec);
+  pinned.pinned_public_key = "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+  fetch_result wrong = fetch(ctx, pinned);
+  BOOST_TEST(wrong.ec);
+  BOOST_TEST(!wrong.resp.error_message.empty());
+}
+
+BOOST_AUTO_TEST_CASE(minimum_tls_version) {
+  request req = trusted("https://localhost:" + env("BOOST_CURL_NGINX_TLS12_PORT") + "/100b");
+  BOOST_TEST(!fetch(ctx, req).ec);
+  req.min_tls_version = tls_version::tls1_3;
+  BOOST_TEST((fetch(ctx, req).ec == condition::tls_failed));
+  req.min_tls_version = tls_version::tls1_2;
+  BOOST_TEST(!fetch(ctx, req).ec);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

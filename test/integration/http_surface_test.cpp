@@ -314,6 +314,24 @@ BOOST_AUTO_TEST_CASE(expired_cookies_are_not_listed) {
   BOOST_TEST(jar[0].name == "keep");
 }
 
+// 1 000 sessions on one context, each with a cookie of its own value: every one sees its own
+// cookie and nobody else's, in flight at the same time on shared multi handles.
+BOOST_AUTO_TEST_CASE(cookie_isolation_across_a_thousand_sessions) {
+  constexpr int n = 1000;
+  std::vector<std::unique_ptr<session>> sessions;
+  for (int i = 0; i < n; ++i) sessions.push_back(std::make_unique<session>(ctx));
+  std::vector<fetch_result> set(n), got(n);
+  for (int i = 0; i < n; ++i)
+    sessions[i]->async_get(url("/cookie/set?user=" + std::to_string(i) + ";Path=/"), record(set[i]));
+  run_bounded(ctx);
+  for (int i = 0; i < n; ++i) sessions[i]->async_get(url("/cookie/get"), record(got[i]));
+  run_bounded(ctx);
+  int own = 0;
+  for (int i = 0; i < n; ++i) own += got[i].resp.body == "user=" + std::to_string(i);
+  BOOST_TEST(own == n);
+  BOOST_TEST(fetch(ctx, request(url("/cookie/get"))).resp.body.empty());  // and none for no session
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_FIXTURE_TEST_SUITE(session_verbs_and_hook, origin_fixture)
