@@ -46,6 +46,16 @@ std::chrono::milliseconds curl_service::multi_idle_timeout() const noexcept {
   return pool_ ? pool_->idle_timeout() : std::chrono::milliseconds(0);
 }
 
+void curl_service::set_max_transfers(std::size_t total, std::size_t per_host) {
+  if (pool_) pool_->set_limits(total, per_host);
+}
+
+std::size_t curl_service::max_transfers() const noexcept { return pool_ ? pool_->max_transfers() : 0; }
+
+std::size_t curl_service::max_transfers_per_host() const noexcept { return pool_ ? pool_->max_transfers_per_host() : 0; }
+
+std::size_t curl_service::waiting_transfers() const { return pool_ ? pool_->waiting() : 0; }
+
 void curl_service::start(const asio::any_io_executor& io_executor, asio::any_completion_executor handler_work,
                          request&& req, detail::fetch_handler&& handler,
                          std::shared_ptr<detail::session_state> session) {
@@ -56,8 +66,8 @@ void curl_service::start(const asio::any_io_executor& io_executor, asio::any_com
     return;
   }
   // After shutdown the handler is dropped, like Asio's own objects do.
-  if (detail::multi_driver* d = pool_->pick())
-    d->start(io_executor, std::move(handler_work), std::move(req), std::move(handler), std::move(session));
+  pool_->start(detail::fetch_start{io_executor, std::move(handler_work), std::move(req), std::move(handler),
+                                   std::move(session)});
 }
 
 namespace detail {

@@ -79,6 +79,20 @@ class BOOST_CURL_DECL curl_service : public boost::asio::execution_context::serv
   void set_multi_idle_timeout(std::chrono::milliseconds d) noexcept;
   std::chrono::milliseconds multi_idle_timeout() const noexcept;
 
+  /** Caps on concurrent transfers across all the service's multi handles: `total` at once, and
+      `per_host` to each scheme://host:port (0: no cap, the default). A fetch over a cap waits,
+      in order of arrival, until a transfer finishes; while it waits it is cancellable with
+      every cancellation type and its request::timeout runs. A per-host cap also caps each
+      multi handle's connections per host, so a program can promise a server "at most N at
+      once" (idle connections cached for reuse by other multi handles may add to the count of
+      open ones; with N at most transfers_per_multi() all stay on one handle). Raising a cap
+      starts waiting fetches at once. */
+  void set_max_transfers(std::size_t total, std::size_t per_host = 0);
+  std::size_t max_transfers() const noexcept;
+  std::size_t max_transfers_per_host() const noexcept;
+  /// Fetches waiting for room under the caps.
+  std::size_t waiting_transfers() const;
+
   /// Start one transfer; the entry point behind async_fetch. `io_executor` is the handler's
   /// default executor; `session` may be null.
   void start(const boost::asio::any_io_executor& io_executor, boost::asio::any_completion_executor handler_work,

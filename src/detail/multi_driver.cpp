@@ -52,11 +52,18 @@ multi_driver::multi_driver(const engine_executor& executor, multi_pool& pool)
 
 multi_driver::~multi_driver() { shutdown(); }
 
+void multi_driver::set_max_host_connections(std::size_t n) {
+  std::lock_guard lock(mutex_);
+  max_host_connections_ = n;
+  if (multi_) curl_multi_setopt(multi_.get(), CURLMOPT_MAX_HOST_CONNECTIONS, static_cast<long>(n));
+}
+
 // A multi handle wired to this driver. With mutex_ held (or before anyone else can see it).
 void multi_driver::new_multi() {
   multi_.reset(curl_multi_init());
   if (!multi_) throw std::bad_alloc();
   CURLM* m = multi_.get();
+  if (max_host_connections_) curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, static_cast<long>(max_host_connections_));
   curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, &multi_driver::on_socket);
   curl_multi_setopt(m, CURLMOPT_SOCKETDATA, static_cast<void*>(this));
   curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, &multi_driver::on_timer);
@@ -84,13 +91,14 @@ service_statistics multi_driver::statistics() const {
 // ---------------------------------------------------------------------------------------
 // Starting, finishing and cancelling transfers
 
-void multi_driver::start(const asio::any_io_executor& io_executor, asio::any_completion_executor work,
-                         request&& req, fetch_handler&& handler, std::shared_ptr<session_state> session) {
+std::uint64_t multi_driver::start(const asio::any_io_executor& io_executor, asio::any_completion_executor work,
+                                  request&& req, fetch_handler&& handler, std::shared_ptr<session_state> session,
+                                  std::unique_ptr<admission_ticket> ticket, bool slot_taken) {
   error_code ec;
   response failed;
   {
     std::unique_lock lock(mutex_);
-    if (shut_down_) return;  // like Asio's own objects after shutdown: the handler is dropped
+    if (shut_down_) return 0;  // like Asio's own objects after shutdown: the handler is dropped
     std::unique_ptr<transfer> t = acquire(session.get());
     std::shared_ptr<const response_hook> hook = session ? session->hook() : nullptr;
     ec = t->prepare(std::move(req), hook != nullptr);
@@ -109,10 +117,13 @@ void multi_driver::start(const asio::any_io_executor& io_executor, asio::any_com
         t->op.io_executor = io_executor;
         t->op.session = std::move(session);
         t->op.hook = std::move(hook);
-        t->operation_id = ++stats_.transfers_started;
-        t->op.slot = asio::get_associated_cancellation_slot(t->op.handler);
-        if (t->op.slot.is_connected())
-          t->op.slot.template emplace<cancel_handler>(cancel_handler{shared_from_this(), t->operation_id});
+        t->op.ticket = std::move(ticket);
+        const std::uint64_t id = t->operation_id = ++stats_.transfers_started;
+        if (!slot_taken) {
+          t->op.slot = asio::get_associated_cancellation_slot(t->op.handler);
+          if (t->op.slot.is_connected())
+            t->op.slot.template emplace<cancel_handler>(cancel_handler{shared_from_this(), t->operation_id});
+        }
         active_.push_back(std::move(t));
         load_.store(active_.size(), std::memory_order_relaxed);
         if (active_.size() > peak_active_) {
@@ -134,7 +145,7 @@ void multi_driver::start(const asio::any_io_executor& io_executor, asio::any_com
         // Transfers this finished (ours included, if it failed at once) complete by post:
         // never inside the initiating function.
         post_completions(done);
-        return;
+        return id;
       }
       kick_ = false;
       ec = make_curl_multi_error(mc);
@@ -143,8 +154,10 @@ void multi_driver::start(const asio::any_io_executor& io_executor, asio::any_com
     failed = std::move(t->result());
     release(std::move(t));
   }
+  if (ticket) pool_.release(std::move(ticket));
   // Failed before anything started: still complete through the executor, never inline.
   asio::post(io_executor, asio::append(std::move(handler), ec, std::move(failed)));
+  return 0;
 }
 
 void multi_driver::cancel(std::uint64_t operation_id, asio::cancellation_type_t type) {
@@ -269,9 +282,16 @@ void multi_driver::deliver_one(std::unique_ptr<completion> c, bool post) {
   }
 }
 
+// Finished transfers give their room back first: what waited for it starts now.
+void multi_driver::release_tickets(completions& done) {
+  for (std::unique_ptr<completion>& c : done)
+    if (c->op.ticket) pool_.release(std::move(c->op.ticket));
+}
+
 // Only from the engine's own handlers (a socket turned ready, the timer, a posted turn): a
 // handler that may run inline here runs in no initiating function and no emit().
 void multi_driver::dispatch_completions(completions& done) {
+  release_tickets(done);
   for (std::unique_ptr<completion>& c : done) deliver_one(std::move(c), false);
   done.clear();
   after_delivery();
@@ -280,6 +300,7 @@ void multi_driver::dispatch_completions(completions& done) {
 // From async_fetch and from cancellation: every handler is queued, none runs here. (Going
 // idle may retire other multi handles, closing their connections: engine work, no user code.)
 void multi_driver::post_completions(completions& done) {
+  release_tickets(done);
   for (std::unique_ptr<completion>& c : done) deliver_one(std::move(c), true);
   done.clear();
   after_delivery();

@@ -24,6 +24,7 @@
 // The driver's own I/O objects run on an executor made from the execution context itself,
 // never on an executor a user passed in (see engine_executor.hpp).
 
+#include "admission.hpp"
 #include "curl_handles.hpp"
 #include "engine_executor.hpp"
 #include "socket_registry.hpp"
@@ -57,9 +58,16 @@ class multi_driver : public std::enable_shared_from_this<multi_driver> {
   multi_driver(const multi_driver&) = delete;
   multi_driver& operator=(const multi_driver&) = delete;
 
-  // `session` may be null (a request of no session).
-  void start(const boost::asio::any_io_executor& io_executor, boost::asio::any_completion_executor work,
-             request&& req, fetch_handler&& handler, std::shared_ptr<session_state> session);
+  // `session` may be null (a request of no session); `ticket`, if any, goes back to the pool's
+  // admission when the transfer finishes. `slot_taken`: the handler's cancellation slot already
+  // holds a handler that forwards to cancel_operation() (a fetch that waited for admission).
+  // Returns the operation's id, or 0 if it did not start (its handler then completes with the
+  // error, posted).
+  std::uint64_t start(const boost::asio::any_io_executor& io_executor, boost::asio::any_completion_executor work,
+                      request&& req, fetch_handler&& handler, std::shared_ptr<session_state> session,
+                      std::unique_ptr<admission_ticket> ticket = nullptr, bool slot_taken = false);
+  // Per-operation cancellation, by id (a late one finds nothing).
+  void cancel_operation(std::uint64_t operation_id, boost::asio::cancellation_type_t type) { cancel(operation_id, type); }
   void shutdown();
 
   // If no transfer runs: closes every cached connection and frees the idle transfers (a
@@ -74,6 +82,9 @@ class multi_driver : public std::enable_shared_from_this<multi_driver> {
   }
 
   std::size_t active_transfers() const;
+  // libcurl's own cap of connections per host for this multi handle (0: none).
+  void set_max_host_connections(std::size_t n);
+
   // active_transfers() without the lock, possibly stale: for choosing a driver.
   std::size_t load() const noexcept { return load_.load(std::memory_order_relaxed); }
   std::size_t open_sockets() const;
@@ -117,6 +128,7 @@ class multi_driver : public std::enable_shared_from_this<multi_driver> {
   void release(std::unique_ptr<transfer> t);
 
   // Without mutex_ held:
+  void release_tickets(completions& done);
   void dispatch_completions(completions& done);  // from the engine's own handlers
   void post_completions(completions& done);      // from async_fetch and from cancellation
   void after_delivery();
@@ -138,6 +150,7 @@ class multi_driver : public std::enable_shared_from_this<multi_driver> {
   // idle pool for reuse.
   std::vector<std::unique_ptr<transfer>> active_;
   std::size_t peak_active_ = 0;  // most transfers run at once: sets libcurl's cache size
+  std::size_t max_host_connections_ = 0;
   transfer_pool idle_{4096};  // beyond this many idle transfers, returned ones are freed
 
   // libcurl's single timeout, kept lazily: the Asio timer is only re-armed when the wanted

@@ -2,6 +2,24 @@
 
 namespace boost_curl::detail {
 
+multi_pool::multi_pool(const engine_executor& executor) : engine_executor_(executor), admission_(*this, executor) {}
+
+void multi_pool::start(fetch_start&& f) {
+  if (admission_.limited()) return admission_.submit(std::move(f));
+  if (multi_driver* d = pick())
+    d->start(f.io_executor, std::move(f.work), std::move(f.req), std::move(f.handler), std::move(f.session));
+}
+
+void multi_pool::release(std::unique_ptr<admission_ticket> ticket) { admission_.release(std::move(ticket)); }
+
+// A per-host cap also caps each multi handle's connections per host (libcurl holds the excess
+// transfers until one is free), so what the cap promises a server holds for connections too.
+void multi_pool::set_limits(std::size_t total, std::size_t per_host) {
+  max_host_connections_.store(per_host, std::memory_order_relaxed);
+  for (std::size_t i = 0, n = drivers(); i < n; ++i) drivers_[i]->set_max_host_connections(per_host);
+  admission_.set_limits(total, per_host);
+}
+
 multi_driver* multi_pool::pick() {
   const std::size_t limit = transfers_per_driver();
   std::size_t n = drivers();
@@ -29,6 +47,8 @@ multi_driver* multi_pool::pick() {
     if (shut_down_) return n > 0 ? drivers_[0].get() : nullptr;  // a shut-down driver drops the fetch
     if (n < max_drivers && (n == 0 || drivers_[n - 1]->load() >= limit)) {
       drivers_[n] = std::make_shared<multi_driver>(engine_executor_, *this);
+      if (const std::size_t cap = max_host_connections_.load(std::memory_order_relaxed))
+        drivers_[n]->set_max_host_connections(cap);
       count_.store(n + 1, std::memory_order_release);
       return drivers_[n].get();
     }
@@ -60,6 +80,7 @@ void multi_pool::shutdown() {
     std::lock_guard lock(grow_mutex_);
     shut_down_ = true;
   }
+  admission_.shutdown();
   for (std::size_t i = 0, n = drivers(); i < n; ++i) drivers_[i]->shutdown();
 }
 

@@ -34,7 +34,7 @@ class multi_pool {
   static constexpr std::size_t max_drivers = 128;
 
   // `executor`: for the drivers' own I/O (see engine_executor.hpp).
-  explicit multi_pool(const engine_executor& executor) noexcept : engine_executor_(executor) {}
+  explicit multi_pool(const engine_executor& executor);
   multi_pool(const multi_pool&) = delete;
   multi_pool& operator=(const multi_pool&) = delete;
 
@@ -44,6 +44,15 @@ class multi_pool {
   std::chrono::milliseconds idle_timeout() const noexcept {
     return std::chrono::milliseconds(idle_timeout_ms_.load(std::memory_order_relaxed));
   }
+
+  // Starts a fetch, through the admission caps when there are any.
+  void start(fetch_start&& f);
+  // A transfer that counted against the caps finished.
+  void release(std::unique_ptr<admission_ticket> ticket);
+  void set_limits(std::size_t total, std::size_t per_host);
+  std::size_t max_transfers() const noexcept { return admission_.max_total(); }
+  std::size_t max_transfers_per_host() const noexcept { return admission_.max_per_host(); }
+  std::size_t waiting() const { return admission_.waiting(); }
 
   // The driver a new transfer should go to; null once shut down.
   multi_driver* pick();
@@ -69,6 +78,8 @@ class multi_pool {
   std::atomic<std::chrono::steady_clock::rep> next_sweep_{0};
   std::mutex grow_mutex_;
   bool shut_down_ = false;  // guarded by grow_mutex_: no driver is made after shutdown
+  std::atomic<std::size_t> max_host_connections_{0};  // given to every driver, new ones too
+  admission admission_;
 };
 
 }  // namespace boost_curl::detail

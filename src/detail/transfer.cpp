@@ -2,6 +2,7 @@
 
 #include "proxy_environment.hpp"
 #include "session_state.hpp"
+#include "url_parts.hpp"
 
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/field.hpp>
@@ -112,40 +113,6 @@ static const char* request_member(CURLoption opt) noexcept {
 
 
 namespace {
-
-// scheme://host:port of a URL, lower case (libcurl's own parser, as it will read the URL);
-// empty when it does not parse: treated as another origin.
-std::string origin_of(const std::string& url) {
-  CURLU* u = curl_url();
-  if (!u) return {};
-  std::string origin;
-  char *scheme = nullptr, *host = nullptr, *port = nullptr;
-  if (curl_url_set(u, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK &&
-      curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-      curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-      curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK) {
-    origin = std::string(scheme) + "://" + host + ":" + port;
-    for (char& c : origin) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  curl_free(scheme);
-  curl_free(host);
-  curl_free(port);
-  curl_url_cleanup(u);
-  return origin;
-}
-
-std::string host_of(const std::string& url) {
-  CURLU* u = curl_url();
-  if (!u) return {};
-  std::string result;
-  char* host = nullptr;
-  if (curl_url_set(u, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK &&
-      curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK)
-    result = host;
-  curl_free(host);
-  curl_url_cleanup(u);
-  return result;
-}
 
 // Header fields kept on a redirect to another origin; every other field the request set is
 // dropped with the credentials: a custom field may carry one (X-Api-Key...).

@@ -7,6 +7,7 @@
 // Transfers are pooled by the multi_driver, so an easy handle (and its allocations) serves
 // many requests.
 
+#include "admission_ticket.hpp"
 #include "curl_handles.hpp"
 #include "socket_registry.hpp"
 
@@ -94,6 +95,7 @@ class transfer {
     boost::asio::cancellation_slot slot;
     std::shared_ptr<session_state> session;  // keeps a session's share alive while in flight
     std::shared_ptr<const response_hook> hook;  // the session's, if it had one
+    std::unique_ptr<admission_ticket> ticket;  // counted against the service's caps
   } op;
 
   bool active = false;

@@ -297,6 +297,7 @@ public:
   std::atomic<std::size_t> accepted{0};
   std::atomic<std::size_t> served{0};
   std::atomic<std::size_t> open{0};
+  std::atomic<std::size_t> max_open{0};
   std::optional<tls_identity> tls; // set when serving HTTPS; outlives the sessions using it
   const std::chrono::milliseconds idle_timeout;
 
@@ -832,7 +833,8 @@ void origin_server::stop() {
 void origin_server::attach(session_base& s) {
   std::lock_guard<std::mutex> lock{sessions_mutex_};
   sessions_.insert(&s);
-  ++open;
+  const std::size_t now = ++open;
+  if (now > max_open) max_open = now;  // under sessions_mutex_: no lost update
 }
 
 void origin_server::detach(session_base& s) noexcept {
@@ -879,6 +881,8 @@ std::size_t loopback_origin::connections_accepted() const noexcept { return impl
 std::size_t loopback_origin::requests_served() const noexcept { return impl_->served; }
 
 std::size_t loopback_origin::open_connections() const noexcept { return impl_->open; }
+
+std::size_t loopback_origin::max_open_connections() const noexcept { return impl_->max_open; }
 
 void loopback_origin::stop() { impl_->stop(); }
 

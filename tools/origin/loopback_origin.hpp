@@ -88,6 +88,7 @@ public:
   std::size_t connections_accepted() const noexcept; // TCP connections accepted so far
   std::size_t requests_served() const noexcept;      // requests whose headers were read
   std::size_t open_connections() const noexcept;     // connections not yet closed
+  std::size_t max_open_connections() const noexcept; // the most open at once so far
 
   // Closes the acceptor and every open connection, then joins the server threads.
   // Idempotent; must not be called from a handler running on the server's threads.

@@ -1,0 +1,17 @@
+#ifndef BOOST_CURL_SRC_DETAIL_URL_PARTS_HPP
+#define BOOST_CURL_SRC_DETAIL_URL_PARTS_HPP
+
+// Parts of a URL, read with libcurl's own parser (as libcurl will read the URL).
+
+#include <string>
+
+namespace boost_curl::detail {
+
+// "scheme://host:port", lower case, the port explicit; empty when the URL does not parse.
+std::string origin_of(const std::string& url);
+// The host name or address; empty when the URL does not parse.
+std::string host_of(const std::string& url);
+
+}  // namespace boost_curl::detail
+
+#endif
