@@ -6,6 +6,7 @@ packages=(
   build-essential g++ clang cmake ninja-build pkg-config git
   libboost1.81-all-dev libboost-json1.81-dev libboost-url1.81-dev libcurl4-openssl-dev libssl-dev
   curl  # the curl tool: to_curl's lines are replayed by it in the tests
+  tinyproxy-bin microsocks  # real proxies for the proxy tests (started by the tests, not as services)
   python3 python3-venv python3-pip
   nginx-light openssl nghttp2-client time
   valgrind  # bench/callgrind.sh and the cachegrind figures of bench/README.md

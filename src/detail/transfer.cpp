@@ -222,7 +222,13 @@ void transfer::reset_for_hop() {
   // Uncommon options are not tracked one by one: a handle that had any starts afresh.
   if (std::exchange(uncommon_used_, false)) needs_reset_ = true;
   if (needs_reset_) {
-    curl_easy_reset(easy_.get());
+    // A fresh easy handle rather than curl_easy_reset: libcurl 7.88's reset drops (leaks) a
+    // cookie file list set since the last transfer (CURLOPT_COOKIEFILE "" of a session
+    // handle), and it is as cheap. Connections live in the multi handle, not here.
+    if (CURL* fresh = curl_easy_init())
+      easy_.reset(fresh);
+    else
+      curl_easy_reset(easy_.get());  // out of memory: the old handle, reset
     applied_ = applied_options{};
     set_fixed_options();
     needs_reset_ = false;
