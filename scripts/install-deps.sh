@@ -4,7 +4,9 @@
 set -euo pipefail
 packages=(
   build-essential g++ clang cmake ninja-build pkg-config git
+  libclang-rt-14-dev  # libFuzzer and clang's sanitizer runtimes (test/fuzz/run.sh)
   libboost1.81-all-dev libboost-json1.81-dev libboost-url1.81-dev libcurl4-openssl-dev libssl-dev
+  zlib1g-dev  # the loopback origin's /gzip-bomb route
   curl  # the curl tool: to_curl's lines are replayed by it in the tests
   tinyproxy-bin microsocks  # real proxies for the proxy tests (started by the tests, not as services)
   python3 python3-venv python3-pip

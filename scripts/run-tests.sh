@@ -5,17 +5,19 @@
 #   2. the same with clang++
 #   3. AddressSanitizer + UBSan build (g++), same tests
 #   4. ThreadSanitizer build (g++), same tests
-#   5. consumer projects: installed package, add_subdirectory/FetchContent, pkg-config, Conan
+#   5. fuzzing: each libFuzzer target (clang, ASan+UBSan) for FUZZ_SECONDS (default 30) from
+#      its seed corpus (test/fuzz/run.sh)
+#   6. consumer projects: installed package, add_subdirectory/FetchContent, pkg-config, Conan
 # (The sanitizer builds use g++: clang 14 cannot build C++20 coroutines under ASan, "Cannot
 # represent a difference across sections", and its TSan runtime crashed in Asio's strand code.)
 # and ends with one line "summary: N passed, M failed" (test programs counted by ctest, plus
 # the consumer proofs).
 #   bash scripts/run-tests.sh            (everything)
-#   STAGES="release asan" bash scripts/run-tests.sh   (a subset: release clang asan tsan consumers)
+#   STAGES="release asan" bash scripts/run-tests.sh   (a subset: release clang asan tsan fuzz consumers)
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bash "$root/scripts/install-deps.sh" || exit 1
-stages=${STAGES:-release clang asan tsan consumers}
+stages=${STAGES:-release clang asan tsan fuzz consumers}
 jobs=$(nproc)
 passed=0 failed=0
 start=$SECONDS
@@ -51,6 +53,17 @@ for stage in $stages; do
     tsan) TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
             run_ctest_stage tsan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=g++ -DBOOST_CURL_SANITIZER=thread \
               -DCMAKE_CXX_FLAGS=-Wno-tsan ;;
+    fuzz)
+      echo "=== fuzz"
+      t0=$SECONDS
+      log=$root/build/fuzz.log
+      mkdir -p "$root/build"
+      BOOST_CURL_FUZZ_BUILD=$root/build/ci-fuzz bash "$root/test/fuzz/run.sh" "${FUZZ_SECONDS:-30}" 2>&1 | tee "$log"
+      p=$(grep -cE '^fuzz [a-z_]+: ok' "$log")
+      f=$(grep -cE '^fuzz [a-z_]+: FAILED' "$log")
+      [ "$p" -gt 0 ] || f=$((f + 1))  # the build failed
+      passed=$((passed + p)) failed=$((failed + f))
+      echo "=== fuzz: $p passed, $f failed in $((SECONDS - t0)) s" ;;
     consumers)
       echo "=== consumers"
       t0=$SECONDS

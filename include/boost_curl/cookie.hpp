@@ -14,7 +14,8 @@ namespace boost_curl {
 
     `domain` is the bare host (no leading dot, no `#HttpOnly_` prefix); `include_subdomains`
     and `http_only` carry what those spell in a Netscape cookie file. `expires` has whole
-    seconds; the epoch (the default) is a session cookie.
+    seconds; the epoch (the default) is a session cookie. Expiries beyond what a
+    `system_clock::time_point` holds (about the year 2262) are read as its largest value.
 */
 struct cookie {
   std::string name, value, domain, path = "/";

@@ -11,6 +11,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/wait_traits.hpp>
 
+#include <cerrno>
 #include <exception>
 #include <utility>
 
@@ -513,11 +514,16 @@ curl_socket_t multi_driver::on_open_socket(void* clientp, curlsocktype, curl_soc
   try {
     t->sockets_opened.reserve(t->sockets_opened.size() + 1);
   } catch (...) {
+    t->socket_errno = ENOMEM;
     return CURL_SOCKET_BAD;
   }
   const int fd = d->sockets_.open(address->family, address->socktype, address->protocol, t->operation_id);
-  if (fd < 0) return CURL_SOCKET_BAD;
+  if (fd < 0) {
+    t->socket_errno = errno;  // libcurl says only "could not connect": finish() says why
+    return CURL_SOCKET_BAD;
+  }
   t->sockets_opened.push_back(fd);
+  t->socket_errno = 0;
   return fd;
 }
 

@@ -252,6 +252,7 @@ error_code transfer::prepare(request&& req, bool keep_hops) {
                                            : std::chrono::steady_clock::time_point{};
   max_body_ = request_.max_body_size;
   decompressing_ = request_.decompress;
+  socket_errno = 0;
   reset_for_hop();
   error_code ec = apply();
   if (ec) {
@@ -528,8 +529,14 @@ error_code transfer::apply_auth_and_cookies(option_setter& set) {
 
 namespace {
 
+// CURLOPT_PROTOCOLS and CURLOPT_REDIR_PROTOCOLS, deprecated since 7.85 (naming them warns):
+// libcurl still honours them, and they would widen the scheme allow-list.
+constexpr int deprecated_protocols = CURLOPTTYPE_LONG + 181;
+constexpr int deprecated_redir_protocols = CURLOPTTYPE_LONG + 182;
+
 // Options the engine sets itself, or that would take the transfer out of its hands.
 bool owned_by_the_engine(int option) noexcept {
+  if (option == deprecated_protocols || option == deprecated_redir_protocols) return true;
   switch (option) {
     case CURLOPT_URL: case CURLOPT_NOSIGNAL: case CURLOPT_FOLLOWLOCATION: case CURLOPT_COOKIEFILE:
     case CURLOPT_COOKIEJAR: case CURLOPT_COOKIELIST: case CURLOPT_COOKIESESSION: case CURLOPT_CUSTOMREQUEST:
@@ -770,6 +777,14 @@ error_code transfer::finish(CURLcode result) {
   if (result == CURLE_WRITE_ERROR && body_limit_hit_) {
     r.error_message = "response body exceeds max_body_size";
     return error::body_too_large;
+  }
+  // libcurl reports a socket it could not create as "Couldn't connect to server", which reads
+  // as a refused or unreachable server: say what it was (EMFILE compares equal to
+  // errc::too_many_files_open).
+  if (result == CURLE_COULDNT_CONNECT && socket_errno != 0) {
+    const error_code why(socket_errno, boost::system::system_category());
+    r.error_message = "could not create a socket: " + why.message() + " (" + r.error_message + ")";
+    return why;
   }
   return make_curl_error(result);
 }

@@ -101,6 +101,7 @@ class transfer {
   bool active = false;
   std::size_t active_index = 0;  // position in the driver's list of active transfers
   opened_sockets sockets_opened;  // sockets this operation opened (see multi_driver::remove)
+  int socket_errno = 0;           // why the last socket it asked for could not be made (EMFILE...)
   std::uint64_t operation_id = 0;  // unique per operation within its driver (cancellation names it)
 
  private:

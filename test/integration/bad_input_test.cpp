@@ -95,6 +95,31 @@ BOOST_AUTO_TEST_CASE(endless_body_hits_the_size_limit) {
   BOOST_TEST(r.resp.body.size() <= std::size_t(1 << 20));
 }
 
+// The route first, decoded whole: 3 MiB of zeros (so the bomb below is a real gzip stream).
+BOOST_AUTO_TEST_CASE(gzip_of_zeros_decodes) {
+  request req(url("/gzip-bomb/3"));
+  req.decompress = true;
+  fetch_result r = fetch(ctx, std::move(req));
+  BOOST_TEST(!r.ec, r.ec.message() << ": " << r.resp.error_message);
+  BOOST_TEST(r.resp.body.size() == std::size_t(3) << 20);
+  BOOST_TEST(r.resp.body.find_first_not_of('\0') == std::string::npos);
+}
+
+// 100 MiB on the wire that inflates to 100 GiB: the limit counts decoded bytes, and the
+// transfer stops there, having read a small part of what the server had to send.
+BOOST_AUTO_TEST_CASE(gzip_bomb_stops_at_the_size_limit) {
+  request req(url("/gzip-bomb/102400"));
+  req.decompress = true;
+  req.max_body_size = 1 << 20;
+  fetch_result r = fetch(ctx, std::move(req));
+  BOOST_TEST((r.ec == error::body_too_large));
+  BOOST_TEST(r.resp.body.size() <= std::size_t(1 << 20));
+  // What the origin managed to write before the client left: its socket buffers and a few
+  // pieces, far below the stream's 100 MiB.
+  BOOST_TEST_MESSAGE("gzip bomb: origin wrote " << origin.body_bytes_sent() << " bytes");
+  BOOST_TEST(origin.body_bytes_sent() < std::uint64_t(20) << 20, origin.body_bytes_sent());
+}
+
 BOOST_AUTO_TEST_CASE(announced_length_over_the_limit_is_refused_early) {
   request req(url("/bytes/5000000"));
   req.max_body_size = 1000;

@@ -15,7 +15,8 @@ BOOST_AUTO_TEST_CASE(defaults_are_secure) {
   BOOST_TEST(req.protocols == "http,https");
   BOOST_TEST(!req.follow_redirects);
   BOOST_TEST(req.max_redirects == 10);
-  BOOST_TEST(req.max_body_size > 0u);
+  BOOST_TEST(req.max_body_size == std::size_t(256) << 20);
+  BOOST_TEST(!req.decompress);  // decoding is asked for, never a surprise
   BOOST_TEST((req.method == boost_curl::http::verb::get));
   BOOST_TEST(!req.auth);
   BOOST_TEST(req.cookies.empty());
@@ -118,10 +119,42 @@ BOOST_AUTO_TEST_CASE(netscape_lines_round_trip) {
   BOOST_TEST(std::chrono::duration_cast<std::chrono::seconds>(c.expires.time_since_epoch()).count() == 4102444800);
 }
 
+// Found by test/fuzz/fuzz_cookie: 4102444800800 s overflowed the nanosecond time_point.
+BOOST_AUTO_TEST_CASE(far_future_expiries_are_clamped_and_round_trip) {
+  const long long limit =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::duration::max()).count();
+  for (const char* expiry : {"4102444800800", "99999999999999999999999", "-99999999999999999999"}) {
+    boost_curl::error_code ec;
+    const auto c = boost_curl::cookie::from_netscape(std::string("h\tFALSE\t/\tFALSE\t") + expiry + "\tn\tv", ec);
+    BOOST_TEST_CONTEXT(expiry) {
+      BOOST_TEST(!ec);
+      const long long s = std::chrono::duration_cast<std::chrono::seconds>(c.expires.time_since_epoch()).count();
+      BOOST_TEST(s == (expiry[0] == '-' ? -limit : limit));
+      const auto again = boost_curl::cookie::from_netscape(c.to_netscape(), ec);
+      BOOST_TEST(!ec);
+      BOOST_TEST((again == c));
+    }
+  }
+  boost_curl::error_code ec;  // also found by the fuzzer: a blank path is "/", as libcurl reads it
+  const auto blank = boost_curl::cookie::from_netscape("h\tFALSE\t\tFALSE\t0\tn\tv", ec);
+  BOOST_TEST(!ec);
+  BOOST_TEST(blank.path == "/");
+  // and a domain is a bare host: every leading dot goes, and nothing but dots is no domain
+  const auto dots = boost_curl::cookie::from_netscape("..x.test\tFALSE\t/\tFALSE\t0\tn\tv", ec);
+  BOOST_TEST(!ec);
+  BOOST_TEST(dots.domain == "x.test");
+  for (const char* bad : {"..\tTRUE\t/\tFALSE\t0\tn\tv", ".#HttpOnly_x\tTRUE\t/\tFALSE\t0\tn\tv",
+                          "# a comment\tTRUE\t/\tFALSE\t0\tn\tv"}) {
+    boost_curl::cookie::from_netscape(bad, ec);
+    BOOST_TEST((ec == boost_curl::error::invalid_request), bad);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(other_lines_are_refused) {
   for (const char* bad : {"", "a\tb", "d\tMAYBE\t/\tFALSE\t0\tn\tv", "d\tTRUE\t/\tFALSE\tsoon\tn\tv",
                           "d\tTRUE\t/\tFALSE\t0\t\tv", "\tTRUE\t/\tFALSE\t0\tn\tv",
-                          "d\tTRUE\t/\tFALSE\t0\tn\tv\textra"}) {
+                          "d\tTRUE\t/\tFALSE\t0\tn\tv\textra", "d\tTRUE\t/\tFALSE\t\tn\tv",
+                          "d\tTRUE\t/\tFALSE\t-\tn\tv"}) {
     boost_curl::error_code ec;
     boost_curl::cookie::from_netscape(bad, ec);
     BOOST_TEST((ec == boost_curl::error::invalid_request), bad);

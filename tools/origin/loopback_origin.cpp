@@ -1,6 +1,7 @@
 #include "loopback_origin.hpp"
 
 #include "body_inspectors.hpp"
+#include "gzip_zeros.hpp"
 #include "http_auth.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -157,6 +158,7 @@ struct body_plan {
   std::chrono::milliseconds gap{0};  // pause between pieces
   bool chunked = false;
   after_body after = after_body::next_request;
+  std::uint64_t gzip_zero_mib = 0;   // instead of pattern bytes: gzip_zeros of this many MiB
 };
 
 // Owning pointers for OpenSSL objects.
@@ -298,6 +300,7 @@ public:
   std::atomic<std::size_t> served{0};
   std::atomic<std::size_t> open{0};
   std::atomic<std::size_t> max_open{0};
+  std::atomic<std::uint64_t> body_bytes{0};
   std::optional<tls_identity> tls; // set when serving HTTPS; outlives the sessions using it
   const std::chrono::milliseconds idle_timeout;
 
@@ -490,6 +493,21 @@ private:
       plan.total = huge_body;
       plan.chunked = true;
       return stream(plan);
+    }
+    if (auto rest = strip_prefix(path, "/gzip-bomb/")) {
+      auto mib = parse_number(*rest, std::uint64_t{1} << 20);
+      if (!mib)
+        return bad_request();
+      http::response<http::empty_body> res{http::status::ok, 11};
+      res.set(http::field::content_type, "application/octet-stream");
+      res.set(http::field::content_encoding, "gzip");
+      res.chunked(true);
+      res.keep_alive(keep_alive_);
+      body_plan plan;
+      plan.gzip_zero_mib = *mib;
+      plan.total = *mib + 2; // pieces: the header, one per MiB, the trailer
+      plan.chunked = true;
+      return write_header(std::move(res.base()), plan);
     }
     if (auto rest = strip_prefix(path, "/bytes/")) {
       auto n = parse_number(*rest, max_body);
@@ -693,8 +711,11 @@ private:
                                    self->finish();
                                });
     }
+    if (plan_.gzip_zero_mib != 0) // counted in pieces, not bytes
+      return write_gzip_piece();
     auto piece = pattern(sent_, static_cast<std::size_t>(
                                     std::min<std::uint64_t>(plan_.piece, plan_.total - sent_)));
+    server_.body_bytes += piece.size();
     auto on_written = [self, size = piece.size()](error_code ec, std::size_t) {
       if (!ec)
         self->on_piece_written(size);
@@ -703,6 +724,21 @@ private:
       asio::async_write(stream_, http::make_chunk(piece), std::move(on_written));
     else
       asio::async_write(stream_, piece, std::move(on_written));
+  }
+
+  void write_gzip_piece() {
+    if (sent_ == 0)
+      gzip_piece_ = detail::gzip_zeros::header();
+    else if (sent_ <= plan_.gzip_zero_mib)
+      gzip_piece_ = detail::gzip_zeros::mebibyte();
+    else
+      gzip_piece_ = detail::gzip_zeros::trailer(plan_.gzip_zero_mib);
+    server_.body_bytes += gzip_piece_.size();
+    asio::async_write(stream_, http::make_chunk(asio::buffer(gzip_piece_)),
+                      [self = this->shared_from_this()](error_code ec, std::size_t) {
+                        if (!ec)
+                          self->on_piece_written(1);
+                      });
   }
 
   void on_piece_written(std::size_t size) {
@@ -771,6 +807,7 @@ private:
   std::optional<http::response_serializer<http::empty_body>> header_sr_;
   body_plan plan_;
   std::uint64_t sent_ = 0;
+  std::string gzip_piece_; // the piece being written, for /gzip-bomb
 };
 
 origin_server::origin_server(const loopback_origin::options& opts)
@@ -883,6 +920,7 @@ std::size_t loopback_origin::requests_served() const noexcept { return impl_->se
 std::size_t loopback_origin::open_connections() const noexcept { return impl_->open; }
 
 std::size_t loopback_origin::max_open_connections() const noexcept { return impl_->max_open; }
+std::uint64_t loopback_origin::body_bytes_sent() const noexcept { return impl_->body_bytes; }
 
 void loopback_origin::stop() { impl_->stop(); }
 

@@ -21,6 +21,8 @@
 //   /echo-body          200 with the request body as the body, and its Content-Type
 //   /headers            200 "headers" with X-Multi twice, Set-Cookie twice, an empty X-Empty
 //   /huge               200, chunked, 64 KiB chunks until the client leaves (stops at 4 GiB)
+//   /gzip-bomb/MIB      200, chunked, Content-Encoding: gzip, about 1 KiB per MiB that
+//                       inflates to MIB MiB of zeros (MIB <= 1 Mi: up to 1 TiB)
 //   /lie-length         Content-Length 100, sends 10 bytes, then idles
 //   /close-immediately  reads the request, closes without answering
 //   /cookie/set?A=B     200 with Set-Cookie: A=B
@@ -89,6 +91,7 @@ public:
   std::size_t requests_served() const noexcept;      // requests whose headers were read
   std::size_t open_connections() const noexcept;     // connections not yet closed
   std::size_t max_open_connections() const noexcept; // the most open at once so far
+  std::uint64_t body_bytes_sent() const noexcept;     // response body bytes written so far
 
   // Closes the acceptor and every open connection, then joins the server threads.
   // Idempotent; must not be called from a handler running on the server's threads.
