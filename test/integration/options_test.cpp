@@ -97,6 +97,10 @@ BOOST_AUTO_TEST_CASE(unfit_options_are_refused) {
   cases.push_back({"a list option", request(url("/echo")).set_curl_option(CURLOPT_HTTPHEADER, "X: 1")});
   cases.push_back({"the engine's own", request(url("/echo")).set_curl_option(CURLOPT_URL, "http://elsewhere/")});
   cases.push_back({"unknown", request(url("/echo")).set_curl_option(999999, 1)});
+  // The scheme allow-list, also by its deprecated names (CURLOPT_PROTOCOLS, _REDIR_PROTOCOLS).
+  cases.push_back({"protocols", request(url("/echo")).set_curl_option(CURLOPT_PROTOCOLS_STR, "all")});
+  cases.push_back({"deprecated protocols", request(url("/echo")).set_curl_option(CURLOPTTYPE_LONG + 181, -1)});
+  cases.push_back({"deprecated redirect protocols", request(url("/echo")).set_curl_option(CURLOPTTYPE_LONG + 182, -1)});
   for (bad& b : cases) {
     fetch_result r = fetch(ctx, std::move(b.req));
     BOOST_TEST_CONTEXT(b.why) {
