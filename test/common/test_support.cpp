@@ -1,8 +1,9 @@
 #include "test_support.hpp"
 
+#include <origin/process_stats.hpp>
+
 #include <boost/asio/ip/tcp.hpp>
 
-#include <fstream>
 #include <string>
 
 namespace boost_curl::test {
@@ -13,13 +14,7 @@ unsigned short refused_port() {
   return acceptor.local_endpoint().port();  // closed when acceptor goes: nothing listens there
 }
 
-std::size_t peak_rss_kb() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::stoul(line.substr(6));
-  return 0;
-}
+std::size_t peak_rss_kb() { return tools::peak_resident_kb(); }
 
 std::string escape_for_query(std::string_view url) {
   std::string out;

@@ -21,6 +21,19 @@ namespace boost_curl::test {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
+// Whether this is an ASan or TSan build: tests that run many operations run fewer there.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+inline constexpr bool sanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+inline constexpr bool sanitized = true;
+#else
+inline constexpr bool sanitized = false;
+#endif
+#else
+inline constexpr bool sanitized = false;
+#endif
+
 // Every async test runs its context for at most this long, then asserts it finished.
 inline constexpr auto run_limit = 20s;
 

@@ -10,6 +10,8 @@
 #define BOOST_TEST_MODULE boost_curl_cancellation_residue
 #include <boost_curl.hpp>
 #include <origin/loopback_origin.hpp>
+#include <origin/process_stats.hpp>
+#include "test_support.hpp"
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
@@ -21,8 +23,6 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <filesystem>
-#include <fstream>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -35,32 +35,6 @@ namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
 namespace {
-
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool sanitized = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-constexpr bool sanitized = true;
-#else
-constexpr bool sanitized = false;
-#endif
-#else
-constexpr bool sanitized = false;
-#endif
-
-std::size_t open_descriptors() {
-  std::size_t n = 0;
-  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
-  return n - 1;  // the directory iterator's own
-}
-
-std::size_t rss_kb() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line))
-    if (line.rfind("VmRSS:", 0) == 0) return std::stoul(line.substr(6));
-  return 0;
-}
 
 // Where the cancellation lands, as the plan for one operation.
 enum class when { immediately, after_delay, after_completion, never };
@@ -137,14 +111,14 @@ struct residue_run {
 
 BOOST_AUTO_TEST_CASE(random_cancellations_leave_nothing_behind) {
   tools::loopback_origin origin;
-  const std::size_t total = sanitized ? 10000 : 100000;
+  const std::size_t total = test::sanitized ? 10000 : 100000;
   {  // one fetch first, so that whatever libcurl and the libraries open once is in the baseline
     asio::io_context warm;
     async_fetch(warm, request(origin.url("/bytes/1")), [](error_code, response) {});
     warm.run_for(10s);
   }
   for (int i = 0; i < 500 && origin.open_connections() != 0; ++i) std::this_thread::sleep_for(10ms);
-  const std::size_t baseline_fds = open_descriptors();
+  const std::size_t baseline_fds = tools::open_descriptors();
   std::size_t warm_rss = 0, end_rss = 0, kept_sockets = 0, fds_with_context = 0;
   {
     asio::io_context ctx;
@@ -163,13 +137,13 @@ BOOST_AUTO_TEST_CASE(random_cancellations_leave_nothing_behind) {
     // Warm-up: the first four tenths fill the pools (idle easy handles, connection caches,
     // the allocator's arenas); then resident memory is sampled after each further tenth.
     for (int k = 0; k < 4; ++k) run_batch(total / 10);
-    warm_rss = rss_kb();
+    warm_rss = tools::resident_kb();
     std::string samples;
     for (int k = 4; k < 10; ++k) {
       run_batch(total / 10);
-      samples.append(" ").append(std::to_string(rss_kb()));
+      samples.append(" ").append(std::to_string(tools::resident_kb()));
     }
-    end_rss = rss_kb();
+    end_rss = tools::resident_kb();
     BOOST_TEST_MESSAGE("RSS (KiB) after each tenth past the warm-up:" << samples);
 
     // Late emits (after completion) are posted: let them run before counting.
@@ -183,7 +157,7 @@ BOOST_AUTO_TEST_CASE(random_cancellations_leave_nothing_behind) {
     kept_sockets = service.open_sockets();
     // The origin's ends of the connections the client closed may still be closing.
     for (int i = 0; i < 500 && origin.open_connections() > kept_sockets; ++i) std::this_thread::sleep_for(10ms);
-    fds_with_context = open_descriptors();
+    fds_with_context = tools::open_descriptors();
     BOOST_TEST_MESSAGE(total << " fetches: " << run.successes << " succeeded, " << run.errors
                               << " cancelled or failed; RSS " << warm_rss << " KiB after warm-up, " << end_rss
                               << " KiB at the end; " << kept_sockets << " connections kept, descriptors "
@@ -203,10 +177,10 @@ BOOST_AUTO_TEST_CASE(random_cancellations_leave_nothing_behind) {
   // origin to see its peers leave.
   for (int i = 0; i < 500 && origin.open_connections() != 0; ++i) std::this_thread::sleep_for(10ms);
   BOOST_TEST(origin.open_connections() == 0u);
-  BOOST_TEST(open_descriptors() == baseline_fds);
+  BOOST_TEST(tools::open_descriptors() == baseline_fds);
   // Resident memory: what the last 60% of the run added. Its noise is about 1 MiB here (the
   // connections kept for reuse vary from 40 to 200 between samples); a leak of 52 bytes per
   // operation would add 3 MiB over 60 000 operations. Sanitizer runtimes keep freed memory in
   // quarantine, so there the leak check is ASan's own at exit.
-  if (!sanitized) BOOST_TEST(end_rss <= warm_rss + 3072, "RSS grew from " << warm_rss << " to " << end_rss << " KiB");
+  if (!test::sanitized) BOOST_TEST(end_rss <= warm_rss + 3072, "RSS grew from " << warm_rss << " to " << end_rss << " KiB");
 }

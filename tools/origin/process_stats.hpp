@@ -1,0 +1,34 @@
+// What this process holds, read from /proc: for the tests and programs that check nothing
+// leaks (descriptors, resident memory). Linux only.
+#ifndef BOOST_CURL_TOOLS_ORIGIN_PROCESS_STATS_HPP
+#define BOOST_CURL_TOOLS_ORIGIN_PROCESS_STATS_HPP
+
+#include <cstddef>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace boost_curl::tools {
+
+// A "Name:   N kB" line of /proc/self/status, in KiB (0 when absent).
+inline std::size_t process_status_kb(const std::string& field) {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind(field + ":", 0) == 0) return std::stoul(line.substr(field.size() + 1));
+  return 0;
+}
+
+inline std::size_t resident_kb() { return process_status_kb("VmRSS"); }
+inline std::size_t peak_resident_kb() { return process_status_kb("VmHWM"); }
+
+// Descriptors open in this process.
+inline std::size_t open_descriptors() {
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+  return n - 1;  // the directory iterator's own
+}
+
+}  // namespace boost_curl::tools
+
+#endif
