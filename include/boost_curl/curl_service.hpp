@@ -22,6 +22,9 @@ struct service_statistics {
   std::size_t foreign_descriptors = 0;  ///< descriptors libcurl watched but did not open through us
   std::size_t multi_handles = 0;        ///< libcurl multi handles the service has created
   std::size_t multi_handles_retired = 0;  ///< times an idle extra multi handle closed its connections
+  /// transfers the engine ended at request::timeout because libcurl had lost their timer
+  /// (a libcurl 7.88 defect; see doc/engine.md)
+  std::size_t timeouts_enforced = 0;
 };
 
 /** The engine: libcurl multi handles driven by an execution context's reactor.

@@ -13,6 +13,8 @@
 //                                  earlier; timeout 0 is served as soon as the libcurl call
 //                                  that asked for it has returned (after a few rounds, by
 //                                  waking the epoll set); -1 disarms
+//  (request::timeout)              a second timer, the watchdog, for the earliest deadline:
+//                                  libcurl 7.88 can lose a transfer's timeout (on_watchdog)
 //  CURLOPT_OPENSOCKETFUNCTION      the socket is created by the registry, which counts it ours
 //  CURLOPT_CLOSESOCKETFUNCTION     the registry closes it
 //
@@ -111,6 +113,7 @@ class multi_driver : public std::enable_shared_from_this<multi_driver> {
   // Asio completions
   void on_ready(unsigned generation, const error_code& ec);
   void on_timer_expired(unsigned generation, const error_code& ec);
+  void on_watchdog(unsigned generation, const error_code& ec);
   void cancel(std::uint64_t operation_id, boost::asio::cancellation_type_t type);
   friend struct multi_driver_access;
 
@@ -119,9 +122,11 @@ class multi_driver : public std::enable_shared_from_this<multi_driver> {
   void socket_action(curl_socket_t s, int ev_bitmask, completions& done);
   void serve_kicks(completions& done);
   void collect_finished(completions& done);
-  void finish(transfer* t, CURLcode result, const error_code* override_ec, completions& done);
+  void finish(transfer* t, CURLcode result, const error_code* override_ec, completions& done,
+              const char* why = nullptr);
   void remove(transfer& t);
   void arm_timer(std::chrono::steady_clock::time_point deadline);
+  void watch_deadline(std::chrono::steady_clock::time_point deadline);
   void wait_ready();
   bool drop_waits_if_idle();
   std::unique_ptr<transfer> acquire(session_state* session);
@@ -162,6 +167,15 @@ class multi_driver : public std::enable_shared_from_this<multi_driver> {
   bool timer_armed_ = false;
   unsigned timer_generation_ = 0;
   bool kick_ = false;  // libcurl asked for timeout 0 inside the call in progress
+
+  // request::timeout, enforced by the engine too: libcurl 7.88 can drop a transfer's
+  // timeout from its timer list a fraction of a millisecond before it expires (see
+  // on_watchdog). Armed for the earliest deadline (plus a grace) of the active transfers,
+  // lazily like timer_: only moved when an earlier one arrives.
+  std::optional<timer_type> watchdog_;
+  std::chrono::steady_clock::time_point watchdog_at_{};
+  bool watchdog_armed_ = false;
+  unsigned watchdog_generation_ = 0;
 
   service_statistics stats_;
   std::atomic<std::size_t> load_{0};

@@ -104,6 +104,7 @@ service_statistics multi_pool::statistics() const {
     sum.sockets_opened += s.sockets_opened;
     sum.foreign_descriptors += s.foreign_descriptors;
     sum.multi_handles_retired += s.multi_handles_retired;
+    sum.timeouts_enforced += s.timeouts_enforced;
   }
   sum.multi_handles = drivers();
   return sum;

@@ -82,6 +82,8 @@ class transfer {
 
   // Whether any request byte may have left (for `total` cancellation).
   bool request_started() const noexcept;
+  // When request::timeout expires, over every hop (the epoch: no timeout).
+  std::chrono::steady_clock::time_point deadline() const noexcept { return deadline_; }
 
   response& result() noexcept { return response_; }
   // Each hop's request, oldest first (the final one last), when prepare() was asked to keep them.

@@ -2,6 +2,8 @@
 
 #include "test_support.hpp"
 
+#include <curl/curl.h>
+
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/post.hpp>
@@ -76,6 +78,32 @@ BOOST_AUTO_TEST_CASE(server_never_answers_times_out) {
   BOOST_TEST((r.ec == errc::timed_out));
   BOOST_TEST((r.ec == condition::timeout));
   BOOST_TEST((std::chrono::steady_clock::now() - t0 < 10s));
+}
+
+// libcurl 7.88 can lose a transfer's timeout (see multi_driver::on_watchdog): the engine keeps
+// request::timeout itself. Made deterministic by taking libcurl's timeout away through the
+// escape hatch: only the engine still knows the deadline.
+BOOST_AUTO_TEST_CASE(timeout_holds_when_libcurl_has_no_timer_for_it) {
+  request req(url("/hang"));
+  req.timeout = 200ms;
+  req.set_curl_option(CURLOPT_TIMEOUT_MS, 0LL);
+  const auto t0 = std::chrono::steady_clock::now();
+  fetch_result r = fetch(ctx, std::move(req));
+  const auto took = std::chrono::steady_clock::now() - t0;
+  BOOST_TEST((r.ec == condition::timeout));
+  BOOST_TEST(r.resp.error_message.find("request::timeout") != std::string::npos, r.resp.error_message);
+  BOOST_TEST((took >= 200ms));
+  BOOST_TEST((took < 5s));
+  BOOST_TEST(service().statistics().timeouts_enforced == 1u);
+  BOOST_TEST(service().active_transfers() == 0u);
+  // Over a redirect chain too (the deadline covers every hop), and the engine serves on.
+  request chained(url("/redirect-to?url=" + escape_for_query(url("/hang"))));
+  chained.follow_redirects = true;
+  chained.timeout = 200ms;
+  chained.set_curl_option(CURLOPT_TIMEOUT_MS, 0LL);
+  BOOST_TEST((fetch(ctx, std::move(chained)).ec == condition::timeout));
+  BOOST_TEST(service().statistics().timeouts_enforced == 2u);
+  BOOST_TEST(!fetch(ctx, request(url("/bytes/10"))).ec);
 }
 
 BOOST_AUTO_TEST_CASE(server_lies_about_length_times_out) {
