@@ -351,12 +351,18 @@ bool multi_driver::drop_waits_if_idle() {
 void multi_driver::retire() {
   std::lock_guard lock(mutex_);
   if (shut_down_ || !active_.empty() || !holds_resources_.load(std::memory_order_relaxed)) return;
+  if (replace_multi()) ++stats_.multi_handles_retired;
+}
+
+// A fresh multi handle for the old one, which goes with its cached connections and idle
+// transfers. With mutex_ held and no transfer active. False: out of memory, the old one kept.
+bool multi_driver::replace_multi() {
   multi_ptr old = std::move(multi_);
   try {
     new_multi();
   } catch (...) {
     multi_ = std::move(old);  // out of memory: keep the connections rather than lose the handle
-    return;
+    return false;
   }
   // curl_multi_cleanup closes the cached connections through on_close_socket; anything
   // the registry still holds after it is either not ours or already closed.
@@ -367,8 +373,8 @@ void multi_driver::retire() {
   peak_active_ = 0;
   sockets_.clear();
   idle_.clear();
-  ++stats_.multi_handles_retired;
   holds_resources_.store(false, std::memory_order_relaxed);
+  return true;
 }
 
 // A session's transfers are its own (see session_state.hpp); the others are pooled here.
@@ -393,9 +399,30 @@ void multi_driver::release(std::unique_ptr<transfer> t) {
 
 void multi_driver::socket_action(curl_socket_t s, int ev_bitmask, completions& done) {
   int running = 0;
-  // CURLM_BAD_SOCKET only means libcurl already forgot the socket: nothing to do.
-  curl_multi_socket_action(multi_.get(), s, ev_bitmask, &running);
+  // CURLM_BAD_SOCKET only means libcurl already forgot the socket: nothing to do. Out of
+  // memory: see recover_from_out_of_memory().
+  if (curl_multi_socket_action(multi_.get(), s, ev_bitmask, &running) == CURLM_OUT_OF_MEMORY) out_of_memory_ = true;
   collect_finished(done);
+}
+
+// A libcurl call ran out of memory part-way. libcurl 7.88 then returns CURLM_OUT_OF_MEMORY
+// and its multi handle may be left unfit for use: singlesocket() may have skipped a
+// transfer's socket callback (the transfer then waits forever for an event nobody watches),
+// or destroyed the transfer table of a socket it keeps (Curl_hash_destroy after a failed
+// Curl_hash_add), after which the next use of that socket divides by zero. Found by
+// test/exhaustion/libcurl_allocation_failure_test.cpp, which fails libcurl's allocations one
+// by one. Neither can be repaired from outside: every transfer on the handle ends with
+// CURLE_OUT_OF_MEMORY (removing a transfer closes its connection without touching that
+// table) and the handle is replaced, as retire() does. Called where each of the engine's
+// entry points has made its last libcurl call (serve_kicks).
+void multi_driver::recover_from_out_of_memory(completions& done) {
+  out_of_memory_ = false;
+  const error_code no_memory = make_curl_error(CURLE_OUT_OF_MEMORY);
+  while (!active_.empty())
+    finish(active_.back().get(), CURLE_OUT_OF_MEMORY, &no_memory, done,
+           "libcurl ran out of memory in the multi handle running this transfer: each of its transfers "
+           "was ended and the handle replaced");
+  replace_multi();
 }
 
 // libcurl asked, from inside a call of ours, to be called again at once (timeout 0), which it
@@ -407,6 +434,7 @@ void multi_driver::serve_kicks(completions& done) {
     kick_ = false;
     socket_action(CURL_SOCKET_TIMEOUT, 0, done);
   }
+  if (out_of_memory_) return recover_from_out_of_memory(done);
   if (std::exchange(kick_, false)) sockets_.wake();
 }
 

@@ -121,6 +121,8 @@ class multi_driver : public std::enable_shared_from_this<multi_driver> {
   void new_multi();
   void socket_action(curl_socket_t s, int ev_bitmask, completions& done);
   void serve_kicks(completions& done);
+  void recover_from_out_of_memory(completions& done);
+  bool replace_multi();
   void collect_finished(completions& done);
   void finish(transfer* t, CURLcode result, const error_code* override_ec, completions& done,
               const char* why = nullptr);
@@ -167,6 +169,7 @@ class multi_driver : public std::enable_shared_from_this<multi_driver> {
   bool timer_armed_ = false;
   unsigned timer_generation_ = 0;
   bool kick_ = false;  // libcurl asked for timeout 0 inside the call in progress
+  bool out_of_memory_ = false;  // a libcurl call ran out of memory (recover_from_out_of_memory)
 
   // request::timeout, enforced by the engine too: libcurl 7.88 can drop a transfer's
   // timeout from its timer list a fraction of a millisecond before it expires (see

@@ -10,6 +10,7 @@ namespace {
 
 void share_option(CURLSH* share, CURLSHoption option, long value) {
   const CURLSHcode rc = curl_share_setopt(share, option, value);
+  if (rc == CURLSHE_NOMEM) throw std::bad_alloc();
   if (rc != CURLSHE_OK)
     throw boost::system::system_error(make_error_code(error::setup_failed), curl_share_strerror(rc));
 }

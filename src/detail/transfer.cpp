@@ -166,11 +166,12 @@ transfer::transfer(const socket_hooks& hooks, session_state* session)
   char* ca = nullptr;
   if (curl_easy_getinfo(easy_.get(), CURLINFO_CAINFO, &ca) == CURLE_OK && ca) default_ca_file_ = ca;
 #endif
-  set_fixed_options();
+  if (!set_fixed_options()) throw std::bad_alloc();
 }
 
-// Options every transfer has, set once per easy handle (and again after a reset).
-void transfer::set_fixed_options() {
+// Options every transfer has, set once per easy handle (and again after a reset). False:
+// out of memory.
+bool transfer::set_fixed_options() {
   CURL* h = easy_.get();
   curl_easy_setopt(h, CURLOPT_PRIVATE, static_cast<void*>(this));
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);  // no SIGALRM-based DNS timeouts in a threaded program
@@ -187,15 +188,20 @@ void transfer::set_fixed_options() {
   curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
   // No proxy variables in the environment: say so once, instead of libcurl looking them up
   // for every request (see proxy_environment.hpp). apply() keeps PROXY in step.
+  // The string options are copied by libcurl, which may run out of memory: then the handle is
+  // not fit for use (a session's handle without its cookie engine would drop cookies silently).
+  bool ok = true;
+  auto copied = [&ok](CURLcode rc) { ok = ok && rc == CURLE_OK; };
   const proxy_environment& env = proxy_environment_at_start();
-  if (!env.proxy) curl_easy_setopt(h, CURLOPT_PROXY, "");
-  if (!env.no_proxy) curl_easy_setopt(h, CURLOPT_NOPROXY, "");
+  if (!env.proxy) copied(curl_easy_setopt(h, CURLOPT_PROXY, ""));
+  if (!env.no_proxy) copied(curl_easy_setopt(h, CURLOPT_NOPROXY, ""));
   if (session_) {
     curl_easy_setopt(h, CURLOPT_SHARE, session_->share());
     // An empty file name turns the cookie engine on without reading a file: received
     // cookies go to the share's jar and matching ones are sent.
-    if (session_->options().cookies) curl_easy_setopt(h, CURLOPT_COOKIEFILE, "");
+    if (session_->options().cookies) copied(curl_easy_setopt(h, CURLOPT_COOKIEFILE, ""));
   }
+  return ok;
 }
 
 // Only the close callback's pointer names the driver; the open callback finds it in hooks_.
@@ -215,7 +221,12 @@ transfer* transfer::from(CURL* easy) noexcept {
 }
 
 // Per hop: what the previous exchange left behind.
-void transfer::reset_for_hop() {
+error_code transfer::reset_for_hop() {
+  response_ = response{};
+  header_block_.clear();
+  header_list_.reset();
+  body_limit_hit_ = false;
+  error_buffer_[0] = '\0';
   // libcurl keeps authentication state in the easy handle across transfers (the scheme a
   // server made it pick, a failed attempt): with other credentials, or none, start afresh.
   if (applied_.auth && applied_.auth != request_.auth) needs_reset_ = true;
@@ -230,14 +241,13 @@ void transfer::reset_for_hop() {
     else
       curl_easy_reset(easy_.get());  // out of memory: the old handle, reset
     applied_ = applied_options{};
-    set_fixed_options();
+    if (!set_fixed_options()) {
+      response_.error_message = "out of memory setting up the easy handle";
+      return make_curl_error(CURLE_OUT_OF_MEMORY);  // needs_reset_ stays: tried again next time
+    }
     needs_reset_ = false;
   }
-  response_ = response{};
-  header_block_.clear();
-  header_list_.reset();
-  body_limit_hit_ = false;
-  error_buffer_[0] = '\0';
+  return {};
 }
 
 error_code transfer::prepare(request&& req, bool keep_hops) {
@@ -253,8 +263,8 @@ error_code transfer::prepare(request&& req, bool keep_hops) {
   max_body_ = request_.max_body_size;
   decompressing_ = request_.decompress;
   socket_errno = 0;
-  reset_for_hop();
-  error_code ec = apply();
+  error_code ec = reset_for_hop();
+  if (!ec) ec = apply();
   if (ec) {
     needs_reset_ = true;
     release_request();
@@ -843,8 +853,8 @@ bool transfer::follow_redirect(error_code& ec) {
   req.url = std::move(next);
   if (left.count() > 0) req.timeout = std::max(left, std::chrono::milliseconds(1));
 
-  reset_for_hop();
-  ec = apply();
+  ec = reset_for_hop();
+  if (!ec) ec = apply();
   if (ec) {
     needs_reset_ = true;
     return false;

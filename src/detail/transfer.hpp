@@ -110,8 +110,8 @@ class transfer {
   static std::size_t on_write(char* data, std::size_t size, std::size_t count, void* self) noexcept;
   static std::size_t on_header(char* data, std::size_t size, std::size_t count, void* self) noexcept;
 
-  void set_fixed_options();
-  void reset_for_hop();
+  bool set_fixed_options();
+  error_code reset_for_hop();
   error_code apply();
   error_code apply_body(struct option_setter& set);
   error_code apply_fields(struct option_setter& set);

@@ -1,0 +1,168 @@
+// libcurl's own allocations failed one at a time, as curl's torture tests do: libcurl's
+// allocator is replaced (curl_global_init_mem, before anything else calls libcurl) by one that
+// returns null for the Nth allocation after it is armed, for N = 1, 2, 3... until a fetch
+// completes without the failure being reached. At every N the fetch either throws
+// std::bad_alloc from the initiating call (then its handler never runs) or completes exactly
+// once, with an error or a response; afterwards the same context serves a fetch normally; and
+// ASan (the asan build) finds nothing leaked at exit. Done for a fetch on a fresh context (the
+// service, its multi handle and the easy handle made under the failure), a fetch on a warm
+// context (pooled handles, kept connection), a session's fetch (the session made under the
+// failure too) and a cancelled fetch.
+// The engine's own C++ allocations are not failed here (see doc/reliability.md).
+// Its own program: the allocator must be in place before libcurl's first use.
+
+#define BOOST_TEST_MODULE boost_curl_libcurl_allocation_failure
+#include "test_support.hpp"
+
+#include <curl/curl.h>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <new>
+#include <optional>
+
+using namespace boost_curl;
+using namespace boost_curl::test;
+
+namespace {
+
+// -1: not armed; otherwise the allocations left before the one that fails.
+std::atomic<long> countdown{-1};
+std::atomic<bool> fired{false};
+
+bool fail_now() {
+  long left = countdown.load();
+  while (left > 0 && !countdown.compare_exchange_weak(left, left - 1)) {}
+  if (left != 1) return false;
+  fired = true;
+  return true;
+}
+
+void* test_malloc(size_t n) { return fail_now() ? nullptr : std::malloc(n); }
+void test_free(void* p) { std::free(p); }
+void* test_realloc(void* p, size_t n) { return fail_now() ? nullptr : std::realloc(p, n); }
+char* test_strdup(const char* s) {
+  if (fail_now()) return nullptr;
+  const std::size_t n = std::strlen(s) + 1;
+  char* copy = static_cast<char*>(std::malloc(n));
+  if (copy) std::memcpy(copy, s, n);
+  return copy;
+}
+void* test_calloc(size_t n, size_t size) { return fail_now() ? nullptr : std::calloc(n, size); }
+
+struct install_allocator {
+  install_allocator() {
+    if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, test_malloc, test_free, test_realloc, test_strdup, test_calloc) !=
+        CURLE_OK)
+      std::abort();
+  }
+};
+const install_allocator installed;  // before main, so before boost_curl's curl_global_init
+
+void arm(long n) {
+  fired = false;
+  countdown = n;
+}
+void disarm() { countdown = -1; }
+
+using handler = std::function<void(error_code, response)>;
+
+struct outcome {
+  std::size_t succeeded = 0, failed = 0, threw = 0;
+  long reached = 0;  // the first N whose failure was never reached
+};
+
+// Runs `attempt(ctx, handler)` for N = 1, 2, ... (one context per N when `fresh`, else one for
+// all) and checks each as the file's comment says.
+outcome fail_each_allocation(tools::loopback_origin& origin, bool fresh,
+                             const std::function<void(asio::io_context&, handler)>& attempt) {
+  outcome out;
+  std::optional<asio::io_context> shared;
+  if (!fresh) {
+    shared.emplace();
+    fetch_result warm = fetch(*shared, request(origin.url("/bytes/1000")));  // pools and a connection
+    BOOST_TEST_REQUIRE(!warm.ec);
+  }
+  for (long n = 1; n <= 100000; ++n) {
+    std::optional<asio::io_context> own;
+    asio::io_context& ctx = fresh ? own.emplace() : *shared;
+    fetch_result r;
+    bool threw = false;
+    arm(n);
+    try {
+      attempt(ctx, record(r));
+    } catch (const std::bad_alloc&) {
+      threw = true;
+    }
+    run_bounded(ctx);
+    disarm();
+    BOOST_TEST_REQUIRE(r.calls == (threw ? 0 : 1), "N=" << n << ": completed " << r.calls << " times");
+    if (!threw) BOOST_TEST_REQUIRE((!r.ec || !r.resp.error_message.empty()), "N=" << n << ": an error without a message");
+    threw ? ++out.threw : r.ec ? ++out.failed : ++out.succeeded;
+    fetch_result after = fetch(ctx, request(origin.url("/bytes/1000")));
+    BOOST_TEST_REQUIRE(!after.ec, "N=" << n << ": the next fetch failed: " << after.resp.error_message);
+    BOOST_TEST_REQUIRE(after.resp.body.size() == 1000u);
+    if (!fired) {
+      out.reached = n;
+      break;
+    }
+  }
+  BOOST_TEST(out.reached > 0);
+  return out;
+}
+
+void report(const char* what, const outcome& o) {
+  BOOST_TEST_MESSAGE(what << ": every N up to " << o.reached << " (the first never reached): " << o.succeeded
+                          << " fetches succeeded anyway, " << o.failed << " completed with an error, " << o.threw
+                          << " threw std::bad_alloc from the initiating call");
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(fetch_on_a_fresh_context) {
+  tools::loopback_origin origin;
+  const std::string url = origin.url("/bytes/1000");
+  const outcome o = fail_each_allocation(origin, true, [&](asio::io_context& ctx, handler h) {
+    async_fetch(ctx, request(url), std::move(h));
+  });
+  report("fresh context", o);
+  BOOST_TEST(o.failed + o.threw > 0u);
+}
+
+BOOST_AUTO_TEST_CASE(fetch_on_a_warm_context) {
+  tools::loopback_origin origin;
+  const std::string url = origin.url("/bytes/1000");
+  const outcome o = fail_each_allocation(origin, false, [&](asio::io_context& ctx, handler h) {
+    async_fetch(ctx, request(url), std::move(h));
+  });
+  report("warm context", o);
+}
+
+BOOST_AUTO_TEST_CASE(session_fetch) {
+  tools::loopback_origin origin;
+  const std::string url = origin.url("/cookie/set?a=1");
+  const outcome o = fail_each_allocation(origin, true, [&](asio::io_context& ctx, handler h) {
+    session s(ctx);  // its share handle is made under the failure too
+    s.async_fetch(request(url), std::move(h));
+  });
+  report("session", o);
+}
+
+BOOST_AUTO_TEST_CASE(cancelled_fetch) {
+  tools::loopback_origin origin;
+  const std::string url = origin.url("/slow-body/5/2");
+  asio::cancellation_signal signal;  // may outlive the context: its handler keeps what it needs
+  const outcome o = fail_each_allocation(origin, false, [&](asio::io_context& ctx, handler h) {
+    async_fetch(ctx, request(url), asio::bind_cancellation_slot(signal.slot(), std::move(h)));
+    auto timer = std::make_shared<asio::steady_timer>(ctx, 3ms);  // goes with its handler
+    timer->async_wait([timer, &signal](error_code) { signal.emit(asio::cancellation_type::terminal); });
+  });
+  report("cancelled", o);
+}
