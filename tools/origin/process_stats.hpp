@@ -29,6 +29,17 @@ inline std::size_t open_descriptors() {
   return n - 1;  // the directory iterator's own
 }
 
+// Each open descriptor and what it is ("7 socket:[123]"), one per line: for failure messages.
+inline std::string describe_descriptors() {
+  std::string out;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    const auto target = std::filesystem::read_symlink(entry.path(), ec);
+    out += entry.path().filename().string() + " " + (ec ? std::string("?") : target.string()) + "\n";
+  }
+  return out;
+}
+
 }  // namespace boost_curl::tools
 
 #endif
