@@ -69,7 +69,7 @@ for stage in $stages; do
       t0=$SECONDS
       log=$root/build/consumers.log
       mkdir -p "$root/build"
-      bash "$root/test/consumers/run.sh" 2>&1 | tee "$log"
+      BOOST_CURL_JOBS=$jobs bash "$root/test/consumers/run.sh" 2>&1 | tee "$log"
       line=$(grep -E '^consumers: [0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
       if [ -n "$line" ]; then
         passed=$((passed + $(echo "$line" | sed -E 's/consumers: ([0-9]+) passed.*/\1/')))
