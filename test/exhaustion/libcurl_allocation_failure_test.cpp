@@ -126,24 +126,22 @@ void report(const char* what, const outcome& o) {
 
 }  // namespace
 
-BOOST_AUTO_TEST_CASE(fetch_on_a_fresh_context) {
+// A plain fetch of 1000 bytes, on a fresh context per N or on one warm context.
+static outcome plain_fetch(bool fresh) {
   tools::loopback_origin origin;
   const std::string url = origin.url("/bytes/1000");
-  const outcome o = fail_each_allocation(origin, true, [&](asio::io_context& ctx, handler h) {
+  return fail_each_allocation(origin, fresh, [&](asio::io_context& ctx, handler h) {
     async_fetch(ctx, request(url), std::move(h));
   });
+}
+
+BOOST_AUTO_TEST_CASE(fetch_on_a_fresh_context) {
+  const outcome o = plain_fetch(true);
   report("fresh context", o);
   BOOST_TEST(o.failed + o.threw > 0u);
 }
 
-BOOST_AUTO_TEST_CASE(fetch_on_a_warm_context) {
-  tools::loopback_origin origin;
-  const std::string url = origin.url("/bytes/1000");
-  const outcome o = fail_each_allocation(origin, false, [&](asio::io_context& ctx, handler h) {
-    async_fetch(ctx, request(url), std::move(h));
-  });
-  report("warm context", o);
-}
+BOOST_AUTO_TEST_CASE(fetch_on_a_warm_context) { report("warm context", plain_fetch(false)); }
 
 BOOST_AUTO_TEST_CASE(session_fetch) {
   tools::loopback_origin origin;
