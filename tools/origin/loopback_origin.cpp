@@ -331,7 +331,13 @@ public:
         server_(server) {
     server_.attach(*this);
   }
-  ~origin_session() { server_.detach(*this); }
+  ~origin_session() {
+    // Closed before the count drops, so that a caller who waits for open_connections() == 0
+    // and then counts the process's descriptors does not count this one.
+    error_code ec;
+    beast::get_lowest_layer(stream_).close(ec);
+    server_.detach(*this);
+  }
 
   origin_session(const origin_session&) = delete;
   origin_session& operator=(const origin_session&) = delete;
