@@ -159,6 +159,8 @@ struct body_plan {
   bool chunked = false;
   after_body after = after_body::next_request;
   std::uint64_t gzip_zero_mib = 0;   // instead of pattern bytes: gzip_zeros of this many MiB
+  std::uint64_t offset = 0;          // the first byte's position in the pattern (a Range)
+  bool events = false;               // instead of pattern bytes: `total` events "data: event K"
 };
 
 // Owning pointers for OpenSSL objects.
@@ -521,7 +523,47 @@ private:
         return bad_request();
       body_plan plan;
       plan.total = *n;
+      // "Range: bytes=K-" (the only form a resumed download sends): 206 from byte K.
+      const auto range = sv(req[http::field::range]);
+      if (auto from = strip_prefix(range, "bytes=")) {
+        const auto dash = from->find('-');
+        auto first = dash == std::string_view::npos ? std::nullopt : parse_number(from->substr(0, dash), max_body);
+        if (first && dash + 1 == from->size()) {
+          if (*first >= *n) {
+            http::response<http::string_body> res{http::status::range_not_satisfiable, 11};
+            res.set(http::field::content_range, "bytes */" + std::to_string(*n));
+            return send(std::move(res));
+          }
+          plan.offset = *first;
+          plan.total = *n - *first;
+          http::response<http::empty_body> res{http::status::partial_content, 11};
+          res.set(http::field::content_type, "application/octet-stream");
+          res.set(http::field::content_range,
+                  "bytes " + std::to_string(*first) + "-" + std::to_string(*n - 1) + "/" + std::to_string(*n));
+          res.content_length(plan.total);
+          res.keep_alive(keep_alive_);
+          return write_header(std::move(res.base()), plan);
+        }
+      }
       return stream(plan);
+    }
+    if (auto rest = strip_prefix(path, "/events/")) {
+      auto slash = rest->find('/');
+      auto n = parse_number(rest->substr(0, slash), 1000000);
+      auto ms = slash == std::string_view::npos ? std::nullopt : parse_number(rest->substr(slash + 1), max_delay_ms);
+      if (!n || !ms)
+        return bad_request();
+      http::response<http::empty_body> res{http::status::ok, 11};
+      res.set(http::field::content_type, "text/event-stream");
+      res.set(http::field::cache_control, "no-cache");
+      res.chunked(true);
+      res.keep_alive(keep_alive_);
+      body_plan plan;
+      plan.total = *n;  // counted in events
+      plan.events = true;
+      plan.chunked = true;
+      plan.gap = std::chrono::milliseconds(*ms);
+      return write_header(std::move(res.base()), plan);
     }
     if (auto rest = strip_prefix(path, "/chunked/")) {
       auto n = parse_number(*rest, max_body);
@@ -719,7 +761,16 @@ private:
     }
     if (plan_.gzip_zero_mib != 0) // counted in pieces, not bytes
       return write_gzip_piece();
-    auto piece = pattern(sent_, static_cast<std::size_t>(
+    if (plan_.events) { // counted in events, not bytes
+      gzip_piece_ = "data: event " + std::to_string(sent_) + "\n\n";
+      server_.body_bytes += gzip_piece_.size();
+      return asio::async_write(stream_, http::make_chunk(asio::buffer(gzip_piece_)),
+                               [self](error_code ec, std::size_t) {
+                                 if (!ec)
+                                   self->on_piece_written(1);
+                               });
+    }
+    auto piece = pattern(plan_.offset + sent_, static_cast<std::size_t>(
                                     std::min<std::uint64_t>(plan_.piece, plan_.total - sent_)));
     server_.body_bytes += piece.size();
     auto on_written = [self, size = piece.size()](error_code ec, std::size_t) {
@@ -813,7 +864,7 @@ private:
   std::optional<http::response_serializer<http::empty_body>> header_sr_;
   body_plan plan_;
   std::uint64_t sent_ = 0;
-  std::string gzip_piece_; // the piece being written, for /gzip-bomb
+  std::string gzip_piece_; // the piece being written, for /gzip-bomb and /events
 };
 
 origin_server::origin_server(const loopback_origin::options& opts)

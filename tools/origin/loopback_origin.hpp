@@ -6,7 +6,10 @@
 // Routes (any query string is ignored unless stated; unknown paths answer 404 "not found",
 // malformed numbers 400). Generated bodies follow one pattern: byte i is
 // "0123456789abcdef"[i % 16].
-//   /bytes/N            200, Content-Length N, N pattern bytes (N <= 1 GiB, streamed)
+//   /bytes/N            200, Content-Length N, N pattern bytes (N <= 1 GiB, streamed);
+//                       with "Range: bytes=K-": 206 from byte K (416 when K >= N)
+//   /events/N/MS        200 text/event-stream, chunked: N events "data: event K\n\n" (K from
+//                       0), MS ms apart
 //   /chunked/N          200, chunked, N pattern bytes in 1000-byte chunks (N <= 1 GiB)
 //   /status/CODE        CODE (200..999), body "status CODE" (empty for 204 and 304)
 //   /delay/MS           200 "delayed" after MS milliseconds
