@@ -2,6 +2,7 @@
 #define BOOST_CURL_HPP
 
 // Everything public in boost_curl.
+#include <boost_curl/async_download.hpp>
 #include <boost_curl/async_fetch.hpp>
 #include <boost_curl/authentication.hpp>
 #include <boost_curl/config.hpp>
@@ -13,6 +14,7 @@
 #include <boost_curl/response.hpp>
 #include <boost_curl/response_headers.hpp>
 #include <boost_curl/session.hpp>
+#include <boost_curl/stream.hpp>
 #include <boost_curl/to_curl.hpp>
 #include <boost_curl/version.hpp>
 

@@ -58,7 +58,7 @@ std::size_t curl_service::waiting_transfers() const { return pool_ ? pool_->wait
 
 void curl_service::start(const asio::any_io_executor& io_executor, asio::any_completion_executor handler_work,
                          request&& req, detail::fetch_handler&& handler,
-                         std::shared_ptr<detail::session_state> session) {
+                         std::shared_ptr<detail::session_state> session, std::shared_ptr<detail::body_sink> sink) {
   if (!pool_) {
     response r;
     r.error_message = "boost_curl runs on an io_context, a thread_pool or the system_context";
@@ -67,16 +67,17 @@ void curl_service::start(const asio::any_io_executor& io_executor, asio::any_com
   }
   // After shutdown the handler is dropped, like Asio's own objects do.
   pool_->start(detail::fetch_start{io_executor, std::move(handler_work), std::move(req), std::move(handler),
-                                   std::move(session)});
+                                   std::move(session), std::move(sink)});
 }
 
 namespace detail {
 void initiate_fetch(const asio::any_io_executor& io_executor, asio::any_completion_executor handler_work,
-                    request&& req, fetch_handler&& handler, const std::shared_ptr<session_state>& session) {
+                    request&& req, fetch_handler&& handler, const std::shared_ptr<session_state>& session,
+                    std::shared_ptr<body_sink> sink) {
   if (session) session->apply_defaults(req);
   asio::execution_context& ctx = asio::query(io_executor, asio::execution::context);
   asio::use_service<curl_service>(ctx).start(io_executor, std::move(handler_work), std::move(req), std::move(handler),
-                                             session);
+                                             session, std::move(sink));
 }
 }  // namespace detail
 

@@ -45,6 +45,13 @@ void request::set_multipart(multipart_form form) {
   body.clear();
 }
 
+void request::set_body_file(std::filesystem::path file) {
+  body_file = std::move(file);
+  body.clear();
+  multipart.reset();
+  if (method == http::verb::get) method = http::verb::post;
+}
+
 request& request::add_query(std::string_view name, std::string_view value) {
   const std::size_t hash = url.find('#');
   const std::size_t end = hash == std::string::npos ? url.size() : hash;

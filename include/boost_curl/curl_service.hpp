@@ -99,7 +99,8 @@ class BOOST_CURL_DECL curl_service : public boost::asio::execution_context::serv
   /// Start one transfer; the entry point behind async_fetch. `io_executor` is the handler's
   /// default executor; `session` may be null.
   void start(const boost::asio::any_io_executor& io_executor, boost::asio::any_completion_executor handler_work,
-             request&& req, detail::fetch_handler&& handler, std::shared_ptr<detail::session_state> session = {});
+             request&& req, detail::fetch_handler&& handler, std::shared_ptr<detail::session_state> session = {},
+             std::shared_ptr<detail::body_sink> sink = {});
 
  private:
   void shutdown() override;

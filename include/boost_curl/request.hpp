@@ -11,6 +11,8 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -52,6 +54,12 @@ struct curl_option {
   std::variant<long long, std::string> value;  ///< an integer for long and curl_off_t options
 };
 
+/// How far a transfer is, for request::on_progress. Totals are 0 while unknown.
+struct transfer_progress {
+  std::uint64_t downloaded = 0, download_total = 0;
+  std::uint64_t uploaded = 0, upload_total = 0;
+};
+
 /// One HTTP exchange to perform: a plain value type.
 ///
 /// Defaults are the secure ones: TLS verification on, only http and https allowed, redirects
@@ -65,6 +73,17 @@ struct request {
   http::fields headers;  ///< sent as given; "Expect: 100-continue" is not added unless set here
   std::string body;      ///< sent when non-empty (or when method is POST/PUT/PATCH)
   std::optional<multipart_form> multipart;  ///< set_multipart(); sent instead of `body`
+  std::filesystem::path body_file;  ///< set_body_file(); sent instead of `body`, read while sending
+  /// The body is written on the stream sending the request (stream::async_write_some, then
+  /// stream::finish_body()), its length unknown: sent with chunked transfer encoding on
+  /// HTTP/1.1. Only for stream::async_open (async_fetch refuses it: error::invalid_request).
+  /// The method is POST unless `method` or `custom_method` says otherwise.
+  bool streamed_body = false;
+  /** Called as the transfer goes: on the operation's completion executor (the handler's),
+      never under the engine's lock, at most about ten times a second, and once more with the
+      final figures just before the handler runs; never after it. Cancelling the operation
+      from inside it works. Copies of the request share the callback. */
+  std::function<void(const transfer_progress&)> on_progress;
 
   // ---- credentials and cookies
   std::optional<authentication> auth;  ///< server credentials; none by default
@@ -139,6 +158,10 @@ struct request {
   BOOST_CURL_DECL void set_form(std::vector<std::pair<std::string, std::string>> fields);
   /// A multipart/form-data body (see multipart_form); replaces `body`.
   BOOST_CURL_DECL void set_multipart(multipart_form form);
+  /// The body is `file`, read while sending (never loaded whole), with its size as
+  /// Content-Length; replaces `body`. The method is kept (POST if it was GET). A file that
+  /// cannot be opened fails the operation before anything is sent (its errno as the error).
+  BOOST_CURL_DECL void set_body_file(std::filesystem::path file);
   /// Appends name=value to the URL's query ('?' or '&'), before any #fragment, both
   /// percent-encoded (Boost.URL; '+' as %2B, space as %20).
   BOOST_CURL_DECL request& add_query(std::string_view name, std::string_view value);

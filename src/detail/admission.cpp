@@ -143,7 +143,7 @@ void admission::start(fetch_start&& f, std::unique_ptr<admission_ticket> ticket,
   multi_driver* d = pool_.pick();
   if (!d) return;  // shut down
   const std::uint64_t id = d->start(f.io_executor, std::move(f.work), std::move(f.req), std::move(f.handler),
-                                    std::move(f.session), std::move(ticket), from_queue != nullptr);
+                                    std::move(f.session), std::move(f.sink), std::move(ticket), from_queue != nullptr);
   if (!from_queue) return;
   std::optional<asio::cancellation_type_t> cancel;
   {

@@ -13,6 +13,7 @@
 // slot of a fetch it starts from the queue, since another thread may be emitting on it.
 
 #include "admission_ticket.hpp"
+#include "body_sink.hpp"
 #include "engine_executor.hpp"
 
 #include <boost_curl/detail/initiate_fetch.hpp>
@@ -43,8 +44,9 @@ class session_state;
 // wraps the source instead of moving it, recursing until the stack overflows): only moved into.
 struct fetch_start {
   fetch_start(boost::asio::any_io_executor io, boost::asio::any_completion_executor w, request&& r, fetch_handler&& h,
-              std::shared_ptr<session_state> s)
-      : io_executor(std::move(io)), work(std::move(w)), req(std::move(r)), handler(std::move(h)), session(std::move(s)) {}
+              std::shared_ptr<session_state> s, std::shared_ptr<body_sink> k = nullptr)
+      : io_executor(std::move(io)), work(std::move(w)), req(std::move(r)), handler(std::move(h)), session(std::move(s)),
+        sink(std::move(k)) {}
   fetch_start(fetch_start&&) = default;
   fetch_start& operator=(fetch_start&&) = delete;
 
@@ -53,6 +55,7 @@ struct fetch_start {
   request req;
   fetch_handler handler;
   std::shared_ptr<session_state> session;
+  std::shared_ptr<body_sink> sink;  // a streamed body's destination, or null
 };
 
 class admission {

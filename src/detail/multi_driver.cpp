@@ -9,6 +9,7 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/query.hpp>
 #include <boost/asio/wait_traits.hpp>
 
 #include <algorithm>
@@ -95,7 +96,8 @@ service_statistics multi_driver::statistics() const {
 
 std::uint64_t multi_driver::start(const asio::any_io_executor& io_executor, asio::any_completion_executor work,
                                   request&& req, fetch_handler&& handler, std::shared_ptr<session_state> session,
-                                  std::unique_ptr<admission_ticket> ticket, bool slot_taken) {
+                                  std::shared_ptr<body_sink> sink, std::unique_ptr<admission_ticket> ticket,
+                                  bool slot_taken) {
   error_code ec;
   response failed;
   {
@@ -103,7 +105,8 @@ std::uint64_t multi_driver::start(const asio::any_io_executor& io_executor, asio
     if (shut_down_) return 0;  // like Asio's own objects after shutdown: the handler is dropped
     std::unique_ptr<transfer> t = acquire(session.get());
     std::shared_ptr<const response_hook> hook = session ? session->hook() : nullptr;
-    ec = t->prepare(std::move(req), hook != nullptr);
+    body_sink* const streamed = sink.get();
+    ec = t->prepare(std::move(req), hook != nullptr, std::move(sink));
     if (!ec) {
       // Room first: once the transfer is in the multi handle and its cancellation handler is
       // installed, nothing may throw before it is in active_.
@@ -120,7 +123,12 @@ std::uint64_t multi_driver::start(const asio::any_io_executor& io_executor, asio
         t->op.session = std::move(session);
         t->op.hook = std::move(hook);
         t->op.ticket = std::move(ticket);
+        if (const std::shared_ptr<progress_relay>& relay = t->progress()) {
+          relay->target(io_executor, t->op.work);
+          t->op.progress = relay;
+        }
         const std::uint64_t id = t->operation_id = ++stats_.transfers_started;
+        if (streamed) streamed->started(weak_from_this(), id);
         if (!slot_taken) {
           t->op.slot = asio::get_associated_cancellation_slot(t->op.handler);
           if (t->op.slot.is_connected())
@@ -145,9 +153,11 @@ std::uint64_t multi_driver::start(const asio::any_io_executor& io_executor, asio
         // next (block on a future, say), it is under way and the reactor watches its socket.
         serve_kicks(done);
         wait_ready();
+        engine_notice* found = take_notices();
         lock.unlock();
         // Transfers this finished (ours included, if it failed at once) complete by post:
         // never inside the initiating function.
+        deliver_notices(found, true);
         post_completions(done);
         return id;
       }
@@ -166,6 +176,7 @@ std::uint64_t multi_driver::start(const asio::any_io_executor& io_executor, asio
 
 void multi_driver::cancel(std::uint64_t operation_id, asio::cancellation_type_t type) {
   completions done;
+  engine_notice* found = nullptr;
   {
     std::lock_guard lock(mutex_);
     if (shut_down_) return;
@@ -184,8 +195,32 @@ void multi_driver::cancel(std::uint64_t operation_id, asio::cancellation_type_t 
     finish(t, CURLE_OK, &aborted, done);
     serve_kicks(done);  // what finishes now is posted too
     wait_ready();
+    found = take_notices();
   }
   // Posted: the signal's emitter must not find any handler running inside emit().
+  deliver_notices(found, true);
+  post_completions(done);
+}
+
+void multi_driver::resume(std::uint64_t operation_id) {
+  completions done;
+  engine_notice* found = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    if (shut_down_) return;
+    transfer* t = nullptr;
+    for (const auto& candidate : active_)
+      if (candidate->operation_id == operation_id) t = candidate.get();
+    if (!t) return;
+    // May hand the bytes libcurl held back to the sink at once (which may pause again); asks
+    // for timeout 0 so that the transfer reads its socket again.
+    if (curl_easy_pause(t->easy(), CURLPAUSE_CONT) == CURLE_OUT_OF_MEMORY) out_of_memory_ = true;
+    serve_kicks(done);
+    wait_ready();
+    found = take_notices();
+  }
+  // From a reader's initiating function (or a delivery that may be posted): never inline.
+  deliver_notices(found, true);
   post_completions(done);
 }
 
@@ -259,6 +294,13 @@ void multi_driver::collect_finished(completions& done) {
 // (its exception is rethrown after the handler ran).
 void multi_driver::complete_operation(completion& c) {
   std::exception_ptr hook_failed;
+  if (c.op.progress) {
+    try {
+      c.op.progress->finish();  // request::on_progress's last call, before the handler
+    } catch (...) {
+      hook_failed = std::current_exception();
+    }
+  }
   if (c.op.hook) {
     try {
       const std::vector<request>& hops = c.hop_requests;
@@ -285,6 +327,24 @@ void multi_driver::deliver_one(std::unique_ptr<completion> c, bool post) {
     asio::post(io, asio::bind_executor(std::move(ex), [c = std::move(c)]() mutable { complete_operation(*c); }));
   } else {
     asio::dispatch(ex, [c = std::move(c)]() mutable { complete_operation(*c); });
+  }
+}
+
+void multi_driver::notice(std::shared_ptr<engine_notice> n) noexcept {
+  engine_notice* p = n.get();
+  p->queued_ = std::move(n);
+  p->next_notice_ = notices_;
+  notices_ = p;
+}
+
+// Each notice's links are cleared before its deliver() runs: from then on it may be queued
+// again (by a libcurl callback on another thread), and only then.
+void multi_driver::deliver_notices(engine_notice* list, bool post) {
+  while (list) {
+    engine_notice* next = std::exchange(list->next_notice_, nullptr);
+    const std::shared_ptr<engine_notice> keep = std::move(list->queued_);
+    list->deliver(post);
+    list = next;
   }
 }
 
@@ -451,6 +511,7 @@ void multi_driver::wait_ready() {
 
 void multi_driver::on_ready(unsigned generation, const error_code& ec) {
   completions done;
+  engine_notice* found = nullptr;
   {
     std::lock_guard lock(mutex_);
     if (shut_down_ || generation != ready_generation_) return;  // cancelled when idle, or superseded
@@ -474,12 +535,15 @@ void multi_driver::on_ready(unsigned generation, const error_code& ec) {
       serve_kicks(done);
     }
     wait_ready();
+    found = take_notices();
   }
+  deliver_notices(found, false);
   dispatch_completions(done);
 }
 
 void multi_driver::on_timer_expired(unsigned generation, const error_code& ec) {
   completions done;
+  engine_notice* found = nullptr;
   {
     std::lock_guard lock(mutex_);
     if (shut_down_ || generation != timer_generation_) return;  // superseded by a later arm
@@ -493,7 +557,9 @@ void multi_driver::on_timer_expired(unsigned generation, const error_code& ec) {
     socket_action(CURL_SOCKET_TIMEOUT, 0, done);
     serve_kicks(done);
     wait_ready();
+    found = take_notices();
   }
+  deliver_notices(found, false);
   dispatch_completions(done);
 }
 
@@ -524,6 +590,7 @@ void multi_driver::watch_deadline(std::chrono::steady_clock::time_point deadline
 
 void multi_driver::on_watchdog(unsigned generation, const error_code& ec) {
   completions done;
+  engine_notice* found = nullptr;
   {
     std::lock_guard lock(mutex_);
     if (shut_down_ || generation != watchdog_generation_) return;
@@ -553,7 +620,9 @@ void multi_driver::on_watchdog(unsigned generation, const error_code& ec) {
       serve_kicks(done);
       wait_ready();
     }
+    found = take_notices();
   }
+  deliver_notices(found, false);
   dispatch_completions(done);
 }
 
@@ -635,6 +704,7 @@ int multi_driver::on_close_socket(void* self, curl_socket_t s) noexcept {
 
 void multi_driver::shutdown() {
   std::vector<transfer::operation> doomed;
+  engine_notice* undelivered = nullptr;
   {
     std::lock_guard lock(mutex_);
     if (shut_down_) return;
@@ -656,6 +726,12 @@ void multi_driver::shutdown() {
     timer_.reset();
     watchdog_.reset();
     sockets_.close_set();
+    undelivered = take_notices();
+  }
+  while (undelivered) {  // dropped, outside the mutex: the last reference to a stream may go
+    engine_notice* next = std::exchange(undelivered->next_notice_, nullptr);
+    std::shared_ptr<engine_notice> dropped = std::move(undelivered->queued_);
+    undelivered = next;
   }
   // Asio's rule at shutdown: pending handlers are destroyed, never invoked; and never with
   // our mutex held, since their destructors may run arbitrary user code.

@@ -29,6 +29,7 @@
 #include "admission.hpp"
 #include "curl_handles.hpp"
 #include "engine_executor.hpp"
+#include "engine_notice.hpp"
 #include "socket_registry.hpp"
 #include "transfer.hpp"
 #include "transfer_pool.hpp"
@@ -45,6 +46,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <utility>
 #include <vector>
 
 namespace boost_curl::detail {
@@ -65,11 +67,16 @@ class multi_driver : public std::enable_shared_from_this<multi_driver> {
   // holds a handler that forwards to cancel_operation() (a fetch that waited for admission).
   // Returns the operation's id, or 0 if it did not start (its handler then completes with the
   // error, posted).
+  // `sink`, if any, takes the final response's head and body (a stream, a download).
   std::uint64_t start(const boost::asio::any_io_executor& io_executor, boost::asio::any_completion_executor work,
                       request&& req, fetch_handler&& handler, std::shared_ptr<session_state> session,
-                      std::unique_ptr<admission_ticket> ticket = nullptr, bool slot_taken = false);
+                      std::shared_ptr<body_sink> sink, std::unique_ptr<admission_ticket> ticket = nullptr,
+                      bool slot_taken = false);
   // Per-operation cancellation, by id (a late one finds nothing).
   void cancel_operation(std::uint64_t operation_id, boost::asio::cancellation_type_t type) { cancel(operation_id, type); }
+  // Lets a transfer its sink paused (CURL_WRITEFUNC_PAUSE) receive again. Never runs user code
+  // inline: what finishes meanwhile is posted. A finished operation is not found: a no-op.
+  void resume(std::uint64_t operation_id);
   void shutdown();
 
   // If no transfer runs: closes every cached connection and frees the idle transfers (a
@@ -86,6 +93,10 @@ class multi_driver : public std::enable_shared_from_this<multi_driver> {
   std::size_t active_transfers() const;
   // libcurl's own cap of connections per host for this multi handle (0: none).
   void set_max_host_connections(std::size_t n);
+
+  // From a transfer's libcurl callback (mutex_ held): `n` has something for a user, handed
+  // over by the entry point that made the libcurl call, once it has released mutex_.
+  void notice(std::shared_ptr<engine_notice> n) noexcept;
 
   // active_transfers() without the lock, possibly stale: for choosing a driver.
   std::size_t load() const noexcept { return load_.load(std::memory_order_relaxed); }
@@ -135,6 +146,7 @@ class multi_driver : public std::enable_shared_from_this<multi_driver> {
   void release(std::unique_ptr<transfer> t);
 
   // Without mutex_ held:
+  static void deliver_notices(engine_notice* list, bool post);
   void release_tickets(completions& done);
   void dispatch_completions(completions& done);  // from the engine's own handlers
   void post_completions(completions& done);      // from async_fetch and from cancellation
@@ -179,6 +191,11 @@ class multi_driver : public std::enable_shared_from_this<multi_driver> {
   std::chrono::steady_clock::time_point watchdog_at_{};
   bool watchdog_armed_ = false;
   unsigned watchdog_generation_ = 0;
+
+  // What libcurl's callbacks found for streams and progress (notice()), newest first: taken
+  // by the entry point under way (take_notices()) and delivered after it released mutex_.
+  engine_notice* notices_ = nullptr;
+  engine_notice* take_notices() noexcept { return std::exchange(notices_, nullptr); }
 
   service_statistics stats_;
   std::atomic<std::size_t> load_{0};

@@ -7,7 +7,8 @@ multi_pool::multi_pool(const engine_executor& executor) : engine_executor_(execu
 void multi_pool::start(fetch_start&& f) {
   if (admission_.limited()) return admission_.submit(std::move(f));
   if (multi_driver* d = pick())
-    d->start(f.io_executor, std::move(f.work), std::move(f.req), std::move(f.handler), std::move(f.session));
+    d->start(f.io_executor, std::move(f.work), std::move(f.req), std::move(f.handler), std::move(f.session),
+             std::move(f.sink));
 }
 
 void multi_pool::release(std::unique_ptr<admission_ticket> ticket) { admission_.release(std::move(ticket)); }

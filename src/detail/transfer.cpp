@@ -1,4 +1,5 @@
 #include "transfer.hpp"
+#include "multi_driver.hpp"
 
 #include "proxy_environment.hpp"
 #include "session_state.hpp"
@@ -7,7 +8,11 @@
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/field.hpp>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <new>
@@ -250,8 +255,12 @@ error_code transfer::reset_for_hop() {
   return {};
 }
 
-error_code transfer::prepare(request&& req, bool keep_hops) {
+error_code transfer::prepare(request&& req, bool keep_hops, std::shared_ptr<body_sink> sink) {
   request_ = std::move(req);
+  sink_ = std::move(sink);
+  head_sent_ = false;
+  progress_.reset();
+  if (request_.on_progress) progress_ = std::make_shared<progress_relay>(request_.on_progress);
   history_.clear();
   hop_requests_.clear();
   keep_hops_ = keep_hops;
@@ -260,7 +269,7 @@ error_code transfer::prepare(request&& req, bool keep_hops) {
   first_origin_.clear();
   deadline_ = request_.timeout.count() > 0 ? std::chrono::steady_clock::now() + request_.timeout
                                            : std::chrono::steady_clock::time_point{};
-  max_body_ = request_.max_body_size;
+  max_body_ = sink_ ? 0 : request_.max_body_size;
   decompressing_ = request_.decompress;
   socket_errno = 0;
   error_code ec = reset_for_hop();
@@ -339,6 +348,19 @@ error_code transfer::apply() {
   set_string(CURLOPT_PROXY, was.proxy, req.proxy, proxy_environment_at_start().proxy ? nullptr : "");
   set_string(CURLOPT_UNIX_SOCKET_PATH, was.unix_socket_path, req.unix_socket_path, nullptr);
   if (error_code ec = apply_uncommon(set)) return ec;
+  if (progress_) {
+    set(CURLOPT_NOPROGRESS, 0L);
+    set(CURLOPT_XFERINFOFUNCTION, &transfer::on_progress);
+    set(CURLOPT_XFERINFODATA, static_cast<void*>(this));
+    uncommon_used_ = true;
+  }
+  if (sink_ && req.decompress) {
+    // A paused transfer's decoder still writes out all it decodes from one received buffer,
+    // which libcurl then holds: 1 KiB received inflates to at most about 1 MiB (deflate's
+    // limit is 1032:1), which bounds what a streamed body holds even from a gzip bomb.
+    set(CURLOPT_BUFFERSIZE, 1024L);
+    uncommon_used_ = true;
+  }
 
   if (set.first_error != CURLE_OK) {
     response_.error_message = std::string("libcurl refused request::") + request_member(set.first_refused) + ": " +
@@ -397,7 +419,23 @@ error_code transfer::apply_body(option_setter& set) {
       }
     }
   }
-  const bool sends_body = mime || !req.body.empty() || req.method == http::verb::post ||
+  body_file_.reset();
+  const bool from_writes = !mime && req.streamed_body;
+  if (from_writes && !sink_) return refuse("request::streamed_body is written on a stream: use stream::async_open");
+  const bool from_file = !mime && !from_writes && !req.body_file.empty();
+  curl_off_t file_size = 0;
+  if (from_file) {
+    body_file_.reset(std::fopen(req.body_file.c_str(), "rb"));
+    struct stat info {};
+    if (!body_file_ || ::fstat(::fileno(body_file_.get()), &info) != 0 || !S_ISREG(info.st_mode)) {
+      const int why = body_file_ ? (errno ? errno : EINVAL) : errno;
+      body_file_.reset();
+      response_.error_message = "request::body_file " + req.body_file.string() + " cannot be read";
+      return error_code(why, boost::system::system_category());
+    }
+    file_size = static_cast<curl_off_t>(info.st_size);
+  }
+  const bool sends_body = mime || from_file || from_writes || !req.body.empty() || req.method == http::verb::post ||
                           req.method == http::verb::put || req.method == http::verb::patch;
   if (was.method != req.method || was.custom_method != req.custom_method || was.sends_body != sends_body ||
       was.mime != mime) {
@@ -419,11 +457,55 @@ error_code transfer::apply_body(option_setter& set) {
   }
   if (mime) {
     set(CURLOPT_MIMEPOST, mime_.get());  // keeps a CUSTOMREQUEST set above (a PUT of a form)
+  } else if (from_writes) {
+    // Length unknown: libcurl sends it chunked (HTTP/1.1), pulling from the stream (on_read).
+    set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(-1));
+    set(CURLOPT_POSTFIELDS, static_cast<char*>(nullptr));
+    set(CURLOPT_READFUNCTION, &transfer::on_read);
+    set(CURLOPT_READDATA, static_cast<void*>(this));
+    uncommon_used_ = true;
+  } else if (from_file) {
+    // Sent as a POST body (the method set above is kept) read by on_read; on_seek rewinds it
+    // when libcurl sends it again (an authentication round).
+    set(CURLOPT_POSTFIELDSIZE_LARGE, file_size);
+    set(CURLOPT_POSTFIELDS, static_cast<char*>(nullptr));
+    set(CURLOPT_READFUNCTION, &transfer::on_read);
+    set(CURLOPT_READDATA, static_cast<void*>(this));
+    set(CURLOPT_SEEKFUNCTION, &transfer::on_seek);
+    set(CURLOPT_SEEKDATA, static_cast<void*>(this));
+    uncommon_used_ = true;
   } else if (sends_body) {
     set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
     set(CURLOPT_POSTFIELDS, req.body.data());
   }
   return {};
+}
+
+std::size_t transfer::on_read(char* data, std::size_t size, std::size_t count, void* self) noexcept {
+  auto* t = static_cast<transfer*>(self);
+  if (t->sink_ && t->request_.streamed_body) {
+    const std::size_t n = t->sink_->read(data, size * count);
+    t->notify_driver(t->sink_);
+    return n;
+  }
+  if (!t->body_file_) return CURL_READFUNC_ABORT;
+  const std::size_t n = std::fread(data, 1, size * count, t->body_file_.get());
+  if (n == 0 && std::ferror(t->body_file_.get())) return CURL_READFUNC_ABORT;
+  return n;
+}
+
+int transfer::on_seek(void* self, curl_off_t offset, int origin) noexcept {
+  auto* t = static_cast<transfer*>(self);
+  if (!t->body_file_ || std::fseek(t->body_file_.get(), static_cast<long>(offset), origin) != 0) return CURL_SEEKFUNC_FAIL;
+  return CURL_SEEKFUNC_OK;
+}
+
+int transfer::on_progress(void* self, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow) noexcept {
+  auto* t = static_cast<transfer*>(self);
+  auto figure = [](curl_off_t v) { return v > 0 ? static_cast<std::uint64_t>(v) : std::uint64_t(0); };
+  if (t->progress_ && t->progress_->update({figure(dlnow), figure(dltotal), figure(ulnow), figure(ultotal)}))
+    static_cast<multi_driver*>(t->hooks_.owner)->notice(t->progress_);
+  return 0;
 }
 
 // Header fields, sent as given, but for Cookie fields (merged into one, see below). libcurl's
@@ -696,6 +778,13 @@ error_code transfer::apply_uncommon(option_setter& set) {
 std::size_t transfer::on_write(char* data, std::size_t size, std::size_t count, void* self) noexcept {
   auto* t = static_cast<transfer*>(self);
   const std::size_t n = size * count;
+  if (t->sink_) {
+    // A redirect's own body is dropped: the sink sees the final response only.
+    if (!t->head_sent_ && !t->send_head()) return n;
+    const std::size_t taken = t->sink_->write(data, n);
+    t->notify_driver(t->sink_);
+    return taken;
+  }
   std::string& body = t->response_.body;
   if (body.capacity() <= std::string().capacity()) {
     // First bytes: reserve the announced length, but never more than this on the word of a
@@ -745,7 +834,58 @@ std::size_t transfer::on_header(char* data, std::size_t size, std::size_t count,
   } catch (...) {
     return 0;  // out of memory: abort the transfer rather than lose a field silently
   }
+  // The blank line ending a header block: a streamed operation's head goes now, unless this
+  // response is interim, a redirect to follow, or an authentication challenge libcurl may
+  // answer (its body, if any, is then skipped by libcurl; a final 401 gets its head with its
+  // first body byte, or at the end).
+  if (t->sink_ && !t->head_sent_ && (n == 2 || n == 1) && (data[0] == '\r' || data[0] == '\n')) {
+    long code = 0;
+    curl_easy_getinfo(t->easy_.get(), CURLINFO_RESPONSE_CODE, &code);
+    const bool challenged = (code == 401 && t->request_.auth) || code == 407;
+    if (code >= 200 && !challenged) t->send_head();
+  }
   return n;
+}
+
+// Decided from the header block: libcurl works out CURLINFO_REDIRECT_URL only once the hop is
+// done, and the sink must know at the hop's first body byte.
+bool transfer::hop_is_followed_redirect() {
+  const request& req = request_;
+  if (!req.follow_redirects) return false;
+  long code = 0;
+  curl_easy_getinfo(easy_.get(), CURLINFO_RESPONSE_CODE, &code);
+  if (code != 301 && code != 302 && code != 303 && code != 307 && code != 308) return false;
+  if (req.max_redirects >= 0 && history_.size() >= static_cast<std::size_t>(req.max_redirects)) return false;
+  const std::string_view block = header_block_;
+  for (std::size_t at = block.find('\n'); at != std::string_view::npos; at = block.find('\n', at + 1)) {
+    const std::string_view line = block.substr(at + 1);
+    if (line.size() > 9 && boost::beast::iequals(line.substr(0, 9), "location:")) {
+      const std::size_t value = line.find_first_not_of(" \t", 9);
+      return value != std::string_view::npos && line[value] != '\r' && line[value] != '\n';
+    }
+  }
+  return false;
+}
+
+bool transfer::send_head() noexcept {
+  if (hop_is_followed_redirect()) return false;
+  head_sent_ = true;
+  response head;
+  try {
+    read_info(head);
+    if (head.effective_url.empty()) head.effective_url = request_.url;
+    head.headers = response_headers(std::string(header_block_));
+  } catch (...) {
+    // Out of memory (in a libcurl callback): the head goes with what it has, not never.
+  }
+  head.redirect_count = static_cast<long>(history_.size());
+  sink_->head(head);
+  notify_driver(sink_);
+  return true;
+}
+
+void transfer::notify_driver(const std::shared_ptr<body_sink>& sink) noexcept {
+  if (sink->take_notice()) static_cast<multi_driver*>(hooks_.owner)->notice(sink);
 }
 
 bool transfer::request_started() const noexcept {
@@ -756,8 +896,44 @@ bool transfer::request_started() const noexcept {
 }
 
 error_code transfer::finish(CURLcode result) {
-  CURL* h = easy_.get();
   response& r = response_;
+  read_info(r);
+  if (progress_) {
+    curl_off_t down = 0, down_total = -1, up = 0, up_total = -1;
+    curl_easy_getinfo(easy_.get(), CURLINFO_SIZE_DOWNLOAD_T, &down);
+    curl_easy_getinfo(easy_.get(), CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &down_total);
+    curl_easy_getinfo(easy_.get(), CURLINFO_SIZE_UPLOAD_T, &up);
+    curl_easy_getinfo(easy_.get(), CURLINFO_CONTENT_LENGTH_UPLOAD_T, &up_total);
+    auto figure = [](curl_off_t v) { return v > 0 ? static_cast<std::uint64_t>(v) : std::uint64_t(0); };
+    progress_->update({figure(down), figure(down_total), figure(up), figure(up_total)}, true);
+  }
+  r.headers = response_headers(std::move(header_block_));  // reset_for_hop() clears it for the next one
+
+  if (result == CURLE_OK) return {};
+  r.error_message = error_buffer_[0] ? error_buffer_ : curl_easy_strerror(result);
+  if (result == CURLE_WRITE_ERROR && sink_) {
+    if (const error_code why = sink_->failure()) {
+      r.error_message = why.message();
+      return why;
+    }
+  }
+  if (result == CURLE_WRITE_ERROR && body_limit_hit_) {
+    r.error_message = "response body exceeds max_body_size";
+    return error::body_too_large;
+  }
+  // libcurl reports a socket it could not create as "Couldn't connect to server", which reads
+  // as a refused or unreachable server: say what it was (EMFILE compares equal to
+  // errc::too_many_files_open).
+  if (result == CURLE_COULDNT_CONNECT && socket_errno != 0) {
+    const error_code why(socket_errno, boost::system::system_category());
+    r.error_message = "could not create a socket: " + why.message() + " (" + r.error_message + ")";
+    return why;
+  }
+  return make_curl_error(result);
+}
+
+void transfer::read_info(response& r) {
+  CURL* h = easy_.get();
   long code = 0;
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
   r.status = static_cast<http::status>(code);
@@ -779,24 +955,6 @@ error_code transfer::finish(CURLcode result) {
   r.time.pretransfer = time_info(h, CURLINFO_PRETRANSFER_TIME_T);
   r.time.first_byte = time_info(h, CURLINFO_STARTTRANSFER_TIME_T);
   r.time.total = time_info(h, CURLINFO_TOTAL_TIME_T);
-
-  r.headers = response_headers(std::move(header_block_));  // reset_for_hop() clears it for the next one
-
-  if (result == CURLE_OK) return {};
-  r.error_message = error_buffer_[0] ? error_buffer_ : curl_easy_strerror(result);
-  if (result == CURLE_WRITE_ERROR && body_limit_hit_) {
-    r.error_message = "response body exceeds max_body_size";
-    return error::body_too_large;
-  }
-  // libcurl reports a socket it could not create as "Couldn't connect to server", which reads
-  // as a refused or unreachable server: say what it was (EMFILE compares equal to
-  // errc::too_many_files_open).
-  if (result == CURLE_COULDNT_CONNECT && socket_errno != 0) {
-    const error_code why(socket_errno, boost::system::system_category());
-    r.error_message = "could not create a socket: " + why.message() + " (" + r.error_message + ")";
-    return why;
-  }
-  return make_curl_error(result);
 }
 
 bool transfer::follow_redirect(error_code& ec) {
@@ -882,6 +1040,9 @@ void transfer::complete(error_code& ec) {
 // The request's fields, body and MIME parts are no longer needed: freed now, not at reuse.
 // (libcurl is told of new ones, or none, before its next exchange.)
 void transfer::release_request() noexcept {
+  sink_.reset();
+  body_file_.reset();
+  progress_.reset();
   header_list_.reset();
   connect_to_list_.reset();
   mime_.reset();

@@ -8,6 +8,8 @@
 // many requests.
 
 #include "admission_ticket.hpp"
+#include "body_sink.hpp"
+#include "progress_relay.hpp"
 #include "curl_handles.hpp"
 #include "socket_registry.hpp"
 
@@ -20,7 +22,9 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <functional>
+#include <mutex>
 #include <memory>
 #include <optional>
 #include <string>
@@ -42,6 +46,11 @@ struct socket_hooks {
   curl_closesocket_callback close;
   void* owner;
 };
+
+struct file_closer {
+  void operator()(std::FILE* f) const noexcept { std::fclose(f); }
+};
+using file_ptr = std::unique_ptr<std::FILE, file_closer>;
 
 struct mime_deleter {
   void operator()(curl_mime* m) const noexcept { curl_mime_free(m); }
@@ -66,9 +75,10 @@ class transfer {
   static transfer* from(CURL* easy) noexcept;
 
   // Configures the easy handle for the first hop of `req` (keeping it: its body is sent from
-  // there). `keep_hops`: keep each hop's request for a response hook. On error the transfer
-  // is left idle, the error says what and result().error_message why.
-  error_code prepare(request&& req, bool keep_hops = false);
+  // there). `keep_hops`: keep each hop's request for a response hook. `sink`: where the final
+  // response's head and body go instead (max_body_size is then the sink's business). On error
+  // the transfer is left idle, the error says what and result().error_message why.
+  error_code prepare(request&& req, bool keep_hops = false, std::shared_ptr<body_sink> sink = nullptr);
 
   // After libcurl finished the current hop: collects its response; returns the hop's error.
   error_code finish(CURLcode result);
@@ -98,7 +108,10 @@ class transfer {
     std::shared_ptr<session_state> session;  // keeps a session's share alive while in flight
     std::shared_ptr<const response_hook> hook;  // the session's, if it had one
     std::unique_ptr<admission_ticket> ticket;  // counted against the service's caps
+    std::shared_ptr<progress_relay> progress;  // request::on_progress's, if set
   } op;
+  // prepare() made it from request::on_progress; the driver puts it in `op`.
+  const std::shared_ptr<progress_relay>& progress() const noexcept { return progress_; }
 
   bool active = false;
   std::size_t active_index = 0;  // position in the driver's list of active transfers
@@ -109,7 +122,14 @@ class transfer {
  private:
   static std::size_t on_write(char* data, std::size_t size, std::size_t count, void* self) noexcept;
   static std::size_t on_header(char* data, std::size_t size, std::size_t count, void* self) noexcept;
+  static std::size_t on_read(char* data, std::size_t size, std::size_t count, void* self) noexcept;
+  static int on_seek(void* self, curl_off_t offset, int origin) noexcept;
+  static int on_progress(void* self, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow) noexcept;
 
+  void read_info(response& r);   // status, URL, version, address and timings from the handle
+  bool hop_is_followed_redirect();  // the current hop's status and Location make another hop
+  bool send_head() noexcept;        // to the sink, once; false: not the final response yet
+  void notify_driver(const std::shared_ptr<body_sink>& sink) noexcept;  // what the sink has to deliver
   bool set_fixed_options();
   error_code reset_for_hop();
   error_code apply();
@@ -166,6 +186,10 @@ class transfer {
   std::size_t max_body_ = 0;
   bool decompressing_ = false;  // body_ counts decoded bytes; Content-Length counts encoded ones
   bool body_limit_hit_ = false;
+  std::shared_ptr<body_sink> sink_;  // the operation's, if its body is streamed
+  file_ptr body_file_;               // request::body_file, open while it is sent
+  std::shared_ptr<progress_relay> progress_;
+  bool head_sent_ = false;
   char error_buffer_[CURL_ERROR_SIZE];
 };
 

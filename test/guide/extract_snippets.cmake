@@ -50,6 +50,7 @@ namespace asio = boost::asio;
 namespace http = boost_curl::http;
 namespace json = boost::json;
 using namespace std::chrono_literals;
+using namespace std::string_literals;
 
 ${functions}
 int main() {

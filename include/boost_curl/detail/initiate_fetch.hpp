@@ -18,6 +18,7 @@ using fetch_signature = void(error_code, response);
 using fetch_handler = boost::asio::any_completion_handler<fetch_signature>;
 
 class session_state;  // src/detail/session_state.hpp
+class body_sink;      // src/detail/body_sink.hpp
 
 // The compiled half of async_fetch (src/curl_service.cpp): hands the type-erased handler
 // to the curl_service of io_executor's execution context.
@@ -26,10 +27,13 @@ class session_state;  // src/detail/session_state.hpp
 //    executor, whatever this one is);
 //  - handler_work: the handler's associated executor with outstanding work tracked, held
 //    until completion so run() does not return under a pending fetch;
-//  - session: the session the request belongs to, or null.
+//  - session: the session the request belongs to, or null;
+//  - sink: where the final response's head and body go instead of response::body (stream,
+//    async_download), or null.
 BOOST_CURL_DECL void initiate_fetch(const boost::asio::any_io_executor& io_executor,
                                     boost::asio::any_completion_executor handler_work, request&& req,
-                                    fetch_handler&& handler, const std::shared_ptr<session_state>& session);
+                                    fetch_handler&& handler, const std::shared_ptr<session_state>& session,
+                                    std::shared_ptr<body_sink> sink = nullptr);
 
 }  // namespace boost_curl::detail
 

@@ -1,0 +1,124 @@
+#ifndef BOOST_CURL_IMPL_STREAM_HPP
+#define BOOST_CURL_IMPL_STREAM_HPP
+
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
+#include <boost/asio/prefer.hpp>
+#include <boost/container/small_vector.hpp>
+
+#include <memory>
+#include <utility>
+
+namespace boost_curl {
+namespace detail {
+
+// The type-erased operation: the handler, its executor with work tracked, the stream's
+// executor to post through, and its cancellation slot, given to stream_cancellation if
+// connected. The slot is taken from the erased handler: Asio's any_completion_handler puts a
+// cancellation state of its own in the handler's slot and offers a child slot in its place.
+template <class Signature, class Handler>
+pending_operation<boost::asio::any_completion_handler<Signature>> make_pending(
+    Handler&& handler, const boost::asio::any_io_executor& io, const std::shared_ptr<stream_state>& state) {
+  boost::asio::any_completion_executor work =
+      boost::asio::prefer(boost::asio::get_associated_executor(handler, io), boost::asio::execution::outstanding_work.tracked);
+  boost::asio::any_completion_handler<Signature> erased(std::forward<Handler>(handler));
+  boost::asio::cancellation_slot slot = boost::asio::get_associated_cancellation_slot(erased);
+  if (slot.is_connected()) slot.template emplace<stream_cancellation>(stream_cancellation{state});
+  return {std::move(erased), std::move(work), io, slot};
+}
+
+class stream_open_initiation {
+ public:
+  using executor_type = boost::asio::any_io_executor;
+  stream_open_initiation(executor_type ex, std::shared_ptr<stream_state>* state, std::shared_ptr<session_state> session)
+      : ex_(std::move(ex)), state_(state), session_(std::move(session)) {}
+  executor_type get_executor() const noexcept { return ex_; }
+
+  template <class Handler>
+  void operator()(Handler&& handler, request req) const {
+    // A stream opened again starts afresh; the old exchange, if unfinished, is aborted.
+    if (!*state_) {
+      *state_ = make_stream_state(ex_);  // a moved-from stream
+    } else if (stream_in_use(**state_)) {
+      stream_abort(**state_);
+      *state_ = make_stream_state(ex_);
+    }
+    stream_open(*state_, make_pending<fetch_signature>(std::forward<Handler>(handler), ex_, *state_), std::move(req),
+                session_);
+  }
+
+ private:
+  executor_type ex_;
+  std::shared_ptr<stream_state>* state_;  // the stream's: deferred operations need it alive
+  std::shared_ptr<session_state> session_;
+};
+
+class stream_read_initiation {
+ public:
+  using executor_type = boost::asio::any_io_executor;
+  stream_read_initiation(executor_type ex, std::shared_ptr<stream_state> state)
+      : ex_(std::move(ex)), state_(std::move(state)) {}
+  executor_type get_executor() const noexcept { return ex_; }
+
+  template <class Handler, class MutableBufferSequence>
+  void operator()(Handler&& handler, const MutableBufferSequence& buffers) const {
+    boost::container::small_vector<boost::asio::mutable_buffer, 8> list;
+    for (auto it = boost::asio::buffer_sequence_begin(buffers), end = boost::asio::buffer_sequence_end(buffers);
+         it != end; ++it)
+      list.push_back(boost::asio::mutable_buffer(*it));
+    stream_read(state_, make_pending<read_signature>(std::forward<Handler>(handler), ex_, state_), list.data(),
+                list.size());
+  }
+
+ private:
+  executor_type ex_;
+  std::shared_ptr<stream_state> state_;
+};
+
+class stream_write_initiation {
+ public:
+  using executor_type = boost::asio::any_io_executor;
+  stream_write_initiation(executor_type ex, std::shared_ptr<stream_state> state)
+      : ex_(std::move(ex)), state_(std::move(state)) {}
+  executor_type get_executor() const noexcept { return ex_; }
+
+  template <class Handler, class ConstBufferSequence>
+  void operator()(Handler&& handler, const ConstBufferSequence& buffers) const {
+    boost::container::small_vector<boost::asio::const_buffer, 8> list;
+    for (auto it = boost::asio::buffer_sequence_begin(buffers), end = boost::asio::buffer_sequence_end(buffers);
+         it != end; ++it)
+      list.push_back(boost::asio::const_buffer(*it));
+    stream_write(state_, make_pending<read_signature>(std::forward<Handler>(handler), ex_, state_), list.data(),
+                 list.size());
+  }
+
+ private:
+  executor_type ex_;
+  std::shared_ptr<stream_state> state_;
+};
+
+}  // namespace detail
+
+template <class ConstBufferSequence, BOOST_ASIO_COMPLETION_TOKEN_FOR(detail::read_signature) CompletionToken>
+auto stream::async_write_some(const ConstBufferSequence& buffers, CompletionToken&& token) {
+  return boost::asio::async_initiate<CompletionToken, detail::read_signature>(
+      detail::stream_write_initiation(executor_, state_), token, buffers);
+}
+
+template <BOOST_ASIO_COMPLETION_TOKEN_FOR(detail::fetch_signature) CompletionToken>
+auto stream::async_open(request req, CompletionToken&& token) {
+  return boost::asio::async_initiate<CompletionToken, detail::fetch_signature>(
+      detail::stream_open_initiation(executor_, &state_, session_), token, std::move(req));
+}
+
+template <class MutableBufferSequence, BOOST_ASIO_COMPLETION_TOKEN_FOR(detail::read_signature) CompletionToken>
+auto stream::async_read_some(const MutableBufferSequence& buffers, CompletionToken&& token) {
+  return boost::asio::async_initiate<CompletionToken, detail::read_signature>(
+      detail::stream_read_initiation(executor_, state_), token, buffers);
+}
+
+}  // namespace boost_curl
+
+#endif
