@@ -1,5 +1,5 @@
 // bcurl-bench URL TOTAL CONCURRENCY [--style callback|coroutine] [--threads N] [--ca FILE]
-//             [--http 1.1|2|h2c] [--per-multi N] [--sessions N]
+//             [--http 1.1|2|h2c] [--per-multi N] [--sessions N] [--discard yes]
 //
 // Keeps CONCURRENCY fetches in flight with async_fetch (a fresh request per fetch, bodies
 // read into the response as a user would) until TOTAL responses arrived, then prints
@@ -7,7 +7,9 @@
 // the line ../shared/bench/compare.sh reads. With --threads N, N io_contexts each run on
 // their own thread and share the work. With --sessions N, each context has N sessions
 // (cookie jar, shared TLS session cache) and every fetch goes through one of them,
-// the slots spread round-robin: what a load test's virtual users do.
+// the slots spread round-robin: what a load test's virtual users do. With --discard yes, each
+// body is read through a boost_curl::stream into one reused 64 KiB buffer per slot and
+// dropped, as a load generator or a proxy would (coroutine style).
 
 #include <boost_curl.hpp>
 
@@ -28,6 +30,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -47,6 +50,7 @@ struct config {
   boost_curl::http_version version = boost_curl::http_version::default_version;
   long per_multi = -1;  // curl_service::set_transfers_per_multi; -1 = the default
   long sessions = 0;    // per context; 0 = fetches of no session
+  bool discard = false; // bodies read through a stream and dropped
 };
 
 struct counters {
@@ -90,7 +94,34 @@ struct callback_loop {
   }
 };
 
+// --discard: one stream per slot, reopened for each request; the body goes through one buffer.
+asio::awaitable<void> discard_loop(const config& cfg, counters& c, boost_curl::session* session) {
+  auto ex = co_await asio::this_coro::executor;
+  std::vector<char> buffer(65536);
+  std::optional<boost_curl::stream> s;
+  if (session)
+    s.emplace(*session);
+  else
+    s.emplace(ex);
+  while (claim(cfg, c)) {
+    auto [ec, head] = co_await s->async_open(make_request(cfg), asio::as_tuple(asio::use_awaitable));
+    unsigned long long bytes = 0;
+    while (!ec) {
+      auto [read_ec, n] = co_await s->async_read_some(asio::buffer(buffer), asio::as_tuple(asio::use_awaitable));
+      bytes += n;
+      ec = read_ec;
+    }
+    if (ec != asio::error::eof || head.status != boost_curl::http::status::ok) c.errors.fetch_add(1, std::memory_order_relaxed);
+    c.bytes.fetch_add(bytes, std::memory_order_relaxed);
+    c.done.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
 asio::awaitable<void> coroutine_loop(const config& cfg, counters& c, boost_curl::session* session) {
+  if (cfg.discard) {
+    co_await discard_loop(cfg, c, session);
+    co_return;
+  }
   auto ex = co_await asio::this_coro::executor;
   while (claim(cfg, c)) {
     // Not a conditional expression with a co_await in each branch: g++ 12 miscompiles that.
@@ -123,7 +154,8 @@ int main(int argc, char** argv) {
     boost_curl::tools::loopback_origin origin;
     std::string url = origin.url("/bytes/100");
     const std::vector<std::vector<std::string>> variants = {
-        {}, {"--sessions", "2"}, {"--style", "coroutine"}, {"--style", "coroutine", "--sessions", "2"}};
+        {}, {"--sessions", "2"}, {"--style", "coroutine"}, {"--style", "coroutine", "--sessions", "2"},
+        {"--discard", "yes"}, {"--discard", "yes", "--sessions", "2"}};
     std::size_t ok = 0;
     for (const auto& extra : variants) {
       std::vector<std::string> words = {argv[0], url, "200", "8"};
@@ -162,6 +194,8 @@ int run(int argc, char** argv) {
       cfg.per_multi = std::atol(value);
     else if (!std::strcmp(name, "--sessions"))  // sessions per context, 0 = none
       cfg.sessions = std::max(0L, std::atol(value));
+    else if (!std::strcmp(name, "--discard"))  // bodies through a stream, dropped (coroutine style)
+      cfg.discard = cfg.coroutine = !std::strcmp(value, "yes");
     else if (!std::strcmp(name, "--http"))  // 1.1, 2 (ALPN / upgrade) or h2c (prior knowledge)
       cfg.version = !std::strcmp(value, "1.1") ? boost_curl::http_version::http1_1
                     : !std::strcmp(value, "2") ? boost_curl::http_version::http2
@@ -174,7 +208,7 @@ int run(int argc, char** argv) {
   if (positional.size() != 3) {
     std::fprintf(stderr,
                  "usage: %s URL TOTAL CONCURRENCY [--style callback|coroutine] [--threads N] [--ca FILE] "
-                 "[--http 1.1|2|h2c] [--per-multi N] [--sessions N]\n",
+                 "[--http 1.1|2|h2c] [--per-multi N] [--sessions N] [--discard yes]\n",
                  argv[0]);
     return 2;
   }

@@ -8,8 +8,11 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/beast/http/status.hpp>
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -45,8 +48,9 @@ bool save_body(const std::string& path, const std::string& body) {
 }
 
 // Prints one URL's outcome; returns whether it counts as a success (no error, status < 400).
+// `body_bytes`: the body's size (in r.body, or in the file it was downloaded to).
 bool report_one(std::FILE* out, const options& o, const std::string& url, const boost_curl::error_code& ec,
-                const boost_curl::response& r, clock_type::duration elapsed) {
+                const boost_curl::response& r, clock_type::duration elapsed, std::uint64_t body_bytes) {
   const auto measured = std::chrono::duration_cast<std::chrono::microseconds>(elapsed);
   const auto total = r.time.total.count() ? r.time.total : measured;
   if (ec) {
@@ -60,8 +64,8 @@ bool report_one(std::FILE* out, const options& o, const std::string& url, const 
     const auto reason = boost::beast::http::obsolete_reason(r.status);
     const bool known = reason != "<unknown-status>";
     // Exact byte count: a fetcher's user compares it with Content-Length or a file size.
-    std::fprintf(out, "%u%s%.*s  %zu B  %s  %s  %s", r.status_code(), known ? " " : "", known ? int(reason.size()) : 0,
-                 reason.data(), r.body.size(), format_us(double(total.count())).c_str(),
+    std::fprintf(out, "%u%s%.*s  %llu B  %s  %s  %s", r.status_code(), known ? " " : "", known ? int(reason.size()) : 0,
+                 reason.data(), static_cast<unsigned long long>(body_bytes), format_us(double(total.count())).c_str(),
                  version_name(r.version).c_str(), url.c_str());
     if (r.redirect_count > 0 && r.effective_url != url) std::fprintf(out, " -> %s", r.effective_url.c_str());
     std::fputc('\n', out);
@@ -82,9 +86,39 @@ bool report_one(std::FILE* out, const options& o, const std::string& url, const 
   return !ec && r.status_code() < 400;
 }
 
+// "-o FILE": the body goes to FILE as it arrives (async_download: FILE.part until complete),
+// with a live progress line on a terminal.
+int download_to_file(const options& o) {
+  boost::asio::io_context ioc;
+  boost_curl::request req = make_request(o, o.urls.front());
+  req.max_body_size = 0;  // a file: no limit, as curl -o
+  const bool live = o.progress && ::isatty(STDERR_FILENO);
+  if (live)
+    req.on_progress = [](const boost_curl::transfer_progress& p) {
+      if (p.download_total != 0)
+        std::fprintf(stderr, "\r%llu of %llu bytes (%3u%%)", static_cast<unsigned long long>(p.downloaded),
+                     static_cast<unsigned long long>(p.download_total),
+                     static_cast<unsigned>(100 * p.downloaded / p.download_total));
+      else
+        std::fprintf(stderr, "\r%llu bytes", static_cast<unsigned long long>(p.downloaded));
+    };
+  bool ok = false;
+  const auto start = clock_type::now();
+  boost_curl::async_download(ioc, std::move(req), o.output_file, [&](boost_curl::error_code ec, boost_curl::response r) {
+    if (live) std::fputc('\n', stderr);
+    std::error_code size_ec;
+    const auto size = ec ? 0 : std::filesystem::file_size(o.output_file, size_ec);
+    ok = report_one(stdout, o, o.urls.front(), ec, r, clock_type::now() - start, size_ec ? 0 : size);
+    ioc.stop();  // idle keep-alive connections may hold the context
+  });
+  ioc.run();
+  return ok ? 0 : 1;
+}
+
 }  // namespace
 
 int run_fetch_mode(const options& o) {
+  if (!o.output_file.empty() && o.output_file != "-" && o.urls.size() == 1) return download_to_file(o);
   // With "-o -" the body owns stdout, so the result lines move to stderr.
   std::FILE* out = o.output_file == "-" ? stderr : stdout;
   boost::asio::io_context ioc;
@@ -94,7 +128,7 @@ int run_fetch_mode(const options& o) {
     const auto start = clock_type::now();
     boost_curl::async_fetch(ioc, make_request(o, url),
                             [&, url, start](boost_curl::error_code ec, boost_curl::response r) {
-                              bool ok = report_one(out, o, url, ec, r, clock_type::now() - start);
+                              bool ok = report_one(out, o, url, ec, r, clock_type::now() - start, r.body.size());
                               if (!ec && !o.output_file.empty()) ok = save_body(o.output_file, r.body) && ok;
                               all_ok = all_ok && ok;
                               // Idle keep-alive connections may hold the context: stop at the last.

@@ -276,8 +276,9 @@ request options (both modes):
       --http2                 HTTP/2 (ALPN on TLS, Upgrade on cleartext), else 1.1
       --http2-prior-knowledge HTTP/2 on cleartext without upgrade (h2c)
 fetch mode:
-  -o, --output FILE           write the body of the (single) URL to FILE ('-' = stdout;
-                              result lines then go to stderr)
+  -o, --output FILE           write the body of the (single) URL to FILE as it arrives
+                              (FILE.part until complete; progress line on a terminal;
+                              no size limit), '-' = stdout (result lines then go to stderr)
   -i, --include               print the response headers
       --timings               print the timing breakdown
   -v, --verbose               timings, address and redirects (load mode: per-thread lines)
