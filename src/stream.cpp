@@ -159,13 +159,13 @@ error_code stream_state::write_refused() const {
 }
 
 std::size_t stream_state::copy_in(const asio::const_buffer* buffers, std::size_t count) {
-  if (upload_begin_ != 0) {
+  if (upload_begin_ != 0 && upload_.size() + stream_buffer_limit - upload_held() > upload_.capacity()) {
     upload_.erase(0, upload_begin_);
     upload_begin_ = 0;
   }
   std::size_t n = 0;
-  for (std::size_t i = 0; i < count && upload_.size() < stream_buffer_limit; ++i) {
-    const std::size_t k = std::min(buffers[i].size(), stream_buffer_limit - upload_.size());
+  for (std::size_t i = 0; i < count && upload_held() < stream_buffer_limit; ++i) {
+    const std::size_t k = std::min(buffers[i].size(), stream_buffer_limit - upload_held());
     upload_.append(static_cast<const char*>(buffers[i].data()), k);
     n += k;
   }
@@ -288,11 +288,13 @@ std::size_t stream_state::write(const char* data, std::size_t n) {
     return CURL_WRITEFUNC_PAUSE;  // libcurl keeps these bytes and gives them again after resume()
   }
   try {
-    if (begin_ != 0) {  // move what is left to the front rather than grow
+    // Grown as needed (a stream of small events holds little), and what the reader took is
+    // dropped from the front only when the bytes would not fit otherwise: at most one move
+    // per refill, and a capacity under twice the limit.
+    if (begin_ != 0 && buffer_.size() + n > buffer_.capacity()) {
       buffer_.erase(0, begin_);
       begin_ = 0;
     }
-    if (buffer_.capacity() < stream_buffer_limit) buffer_.reserve(stream_buffer_limit);
     buffer_.append(data, n);
   } catch (...) {
     out_of_memory_ = true;
