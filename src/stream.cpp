@@ -19,18 +19,23 @@ namespace asio = boost::asio;
 namespace detail {
 namespace {
 
+constexpr std::size_t initial_buffer = std::size_t(64) << 10;
+
+// What stream::head() shows from a completion on: nothing new, the open's head, or the final
+// response's (at the end of the body).
+enum class shows { same, opened, final };
+
 // Runs a pending operation's handler on its executor: posted from initiating functions and
 // cancellation, dispatched from the engine's own handlers. The slot is cleared there (on the
-// executor the emitter uses), and `head`, if any, becomes what stream::head() shows, just
-// before the handler runs.
+// executor the emitter uses), and what stream::head() shows is updated, just before the
+// handler runs.
 template <class Handler, class... Args>
-void complete(pending_operation<Handler>&& op, bool post, const std::shared_ptr<stream_state>& state,
-              std::optional<response> head, Args... args) {
+void complete(pending_operation<Handler>&& op, bool post, const std::shared_ptr<stream_state>& state, shows head,
+              Args... args) {
   asio::any_completion_executor ex = std::move(op.work);
-  auto f = [h = std::move(op.handler), slot = op.slot, state, head = std::move(head),
-            values = std::make_tuple(std::move(args)...)]() mutable {
+  auto f = [h = std::move(op.handler), slot = op.slot, state, head, values = std::make_tuple(std::move(args)...)]() mutable {
     if (slot.is_connected()) slot.clear();
-    if (head) state->set_user_head(std::move(*head));
+    if (head != shows::same) state->publish_head(head == shows::final);
     std::apply([&h](auto&&... a) { std::move(h)(std::move(a)...); }, std::move(values));
   };
   if (post)
@@ -69,7 +74,7 @@ struct stream_state::outcome {
   std::optional<pending_operation<read_handler>> read;
   error_code read_ec;
   std::size_t read_n = 0;
-  std::optional<response> final_head;  // at the end of the body, head() becomes the final one
+  bool final_head = false;  // at the end of the body, head() becomes the final response's
   std::optional<pending_operation<read_handler>> write;
   error_code write_ec;
   std::size_t write_n = 0;
@@ -84,7 +89,7 @@ void stream_state::open(pending_operation<fetch_handler>&& op, request&& req, co
     std::unique_lock lock(mutex_);
     if (opened_) {  // stream::async_open makes a fresh state for a second exchange
       lock.unlock();
-      complete(std::move(op), true, shared_from_this(), std::nullopt, error_code(asio::error::already_open), response{});
+      complete(std::move(op), true, shared_from_this(), shows::same, error_code(asio::error::already_open), response{});
       return;
     }
     opened_ = true;
@@ -106,7 +111,7 @@ void stream_state::read(pending_operation<read_handler>&& op, const asio::mutabl
   for (std::size_t i = 0; i < count; ++i) wanted += buffers[i].size();
   error_code ec;
   std::size_t n = 0;
-  std::optional<response> final_head;
+  bool final_head = false;
   if (read_) {
     ec = asio::error::in_progress;  // one read at a time, as for any AsyncReadStream
   } else if (!opened_) {
@@ -116,16 +121,17 @@ void stream_state::read(pending_operation<read_handler>&& op, const asio::mutabl
     n = copy_out(buffers, count);
   } else if (ended_ && !open_) {
     ec = end_ec_ ? end_ec_ : error_code(asio::error::eof);
-    if (!end_ec_) final_head = final_;
+    final_head = !end_ec_;
   } else {
     read_buffers_.assign(buffers, buffers + count);
+    read_filled_ = 0;
     read_.emplace(std::move(op));
     return;
   }
   const bool resume_now = take_resume();
   lock.unlock();
   if (resume_now) resume();
-  complete(std::move(op), true, shared_from_this(), std::move(final_head), ec, n);
+  complete(std::move(op), true, shared_from_this(), final_head ? shows::final : shows::same, ec, n);
 }
 
 void stream_state::write(pending_operation<read_handler>&& op, const asio::const_buffer* buffers, std::size_t count) {
@@ -148,7 +154,7 @@ void stream_state::write(pending_operation<read_handler>&& op, const asio::const
   const bool resume_now = take_resume();
   lock.unlock();
   if (resume_now) resume();
-  complete(std::move(op), true, shared_from_this(), std::nullopt, ec, n);
+  complete(std::move(op), true, shared_from_this(), shows::same, ec, n);
 }
 
 error_code stream_state::write_refused() const {
@@ -159,14 +165,10 @@ error_code stream_state::write_refused() const {
 }
 
 std::size_t stream_state::copy_in(const asio::const_buffer* buffers, std::size_t count) {
-  if (upload_begin_ != 0 && upload_.size() + stream_buffer_limit - upload_held() > upload_.capacity()) {
-    upload_.erase(0, upload_begin_);
-    upload_begin_ = 0;
-  }
   std::size_t n = 0;
   for (std::size_t i = 0; i < count && upload_held() < stream_buffer_limit; ++i) {
     const std::size_t k = std::min(buffers[i].size(), stream_buffer_limit - upload_held());
-    upload_.append(static_cast<const char*>(buffers[i].data()), k);
+    upload_.append(static_cast<const char*>(buffers[i].data()), k, initial_buffer);
     n += k;
   }
   return n;
@@ -184,16 +186,8 @@ void stream_state::finish_body() {
 
 std::size_t stream_state::copy_out(const asio::mutable_buffer* buffers, std::size_t count) {
   std::size_t n = 0;
-  for (std::size_t i = 0; i < count && held() != 0; ++i) {
-    const std::size_t k = std::min(buffers[i].size(), held());
-    std::memcpy(buffers[i].data(), buffer_.data() + begin_, k);
-    begin_ += k;
-    n += k;
-  }
-  if (begin_ == buffer_.size()) {
-    buffer_.clear();
-    begin_ = 0;
-  }
+  for (std::size_t i = 0; i < count && buffer_.size() != 0; ++i)
+    n += buffer_.take(static_cast<char*>(buffers[i].data()), buffers[i].size());
   return n;
 }
 
@@ -232,7 +226,6 @@ void stream_state::abort() {
       aborted_ = true;
       end_ec_ = asio::error::operation_aborted;
       buffer_.clear();
-      begin_ = 0;
     }
     if (open_) {
       out.open = std::move(open_);
@@ -241,6 +234,7 @@ void stream_state::abort() {
     if (read_) {
       out.read = std::move(read_);
       read_.reset();
+      read_filled_ = 0;
     }
     if (write_) {
       out.write = std::move(write_);
@@ -248,9 +242,9 @@ void stream_state::abort() {
     }
   }
   const error_code aborted = asio::error::operation_aborted;
-  if (out.write) complete(std::move(*out.write), true, shared_from_this(), std::nullopt, aborted, std::size_t{0});
-  if (out.open) complete(std::move(*out.open), true, shared_from_this(), std::nullopt, aborted, response{});
-  if (out.read) complete(std::move(*out.read), true, shared_from_this(), std::nullopt, aborted, std::size_t{0});
+  if (out.write) complete(std::move(*out.write), true, shared_from_this(), shows::same, aborted, std::size_t{0});
+  if (out.open) complete(std::move(*out.open), true, shared_from_this(), shows::same, aborted, response{});
+  if (out.read) complete(std::move(*out.read), true, shared_from_this(), shows::same, aborted, std::size_t{0});
   std::lock_guard emit_lock(emit_mutex_);
   abort_signal_.emit(asio::cancellation_type::terminal);  // a finished exchange ignores it
 }
@@ -258,6 +252,25 @@ void stream_state::abort() {
 bool stream_state::in_use() const noexcept {
   std::lock_guard lock(mutex_);
   return opened_;
+}
+
+// A finished exchange (the engine is done with this state: its end arrived, nothing pending)
+// makes room for the next one in place, keeping the buffers' memory: a stream reopened for
+// request after request allocates them once.
+bool stream_state::reuse() noexcept {
+  std::lock_guard lock(mutex_);
+  if (!ended_ || open_ || read_ || write_ || scheduled_) return false;
+  buffer_.clear();
+  paused_ = notice_ = opened_ = fail_on_error_status_ = ended_ = aborted_ = out_of_memory_ = false;
+  head_.reset();
+  end_ec_ = {};
+  final_ = response{};
+  driver_.reset();
+  operation_id_ = 0;
+  read_filled_ = 0;
+  upload_.clear();
+  upload_finished_ = send_paused_ = false;
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -283,42 +296,68 @@ void stream_state::head(const response& r) {
 std::size_t stream_state::write(const char* data, std::size_t n) {
   std::lock_guard lock(mutex_);
   if (aborted_) return 0;
+  const std::size_t all = n;
+  if (read_ && held() == 0) {
+    // A reader waits: its own buffers first, one copy instead of two; what does not fit is
+    // kept below (the buffer is empty, so it always fits).
+    const std::size_t placed = place(data, n);
+    schedule();
+    if (placed == n) return all;
+    data += placed;
+    n -= placed;
+  }
   if (held() != 0 && held() + n > stream_buffer_limit) {
     paused_ = true;
     return CURL_WRITEFUNC_PAUSE;  // libcurl keeps these bytes and gives them again after resume()
   }
   try {
-    // Grown as needed (a stream of small events holds little), and what the reader took is
-    // dropped from the front only when the bytes would not fit otherwise: at most one move
-    // per refill, and a capacity under twice the limit.
-    if (begin_ != 0 && buffer_.size() + n > buffer_.capacity()) {
-      buffer_.erase(0, begin_);
-      begin_ = 0;
-    }
-    buffer_.append(data, n);
+    // 64 KiB at first (several of libcurl's 16 KiB writes), doubled as needed up to the
+    // limit's neighbourhood.
+    buffer_.append(data, n, initial_buffer);
   } catch (...) {
     out_of_memory_ = true;
     return 0;
   }
   if (read_) schedule();
-  return n;
+  return all;
+}
+
+std::size_t stream_state::place(const char* data, std::size_t n) noexcept {
+  std::size_t placed = 0, skip = read_filled_;
+  for (const asio::mutable_buffer& b : read_buffers_) {
+    if (placed == n) break;
+    if (skip >= b.size()) {
+      skip -= b.size();
+      continue;
+    }
+    const std::size_t k = std::min(b.size() - skip, n - placed);
+    std::memcpy(static_cast<char*>(b.data()) + skip, data + placed, k);
+    placed += k;
+    skip = 0;
+  }
+  read_filled_ += placed;
+  return placed;
+}
+
+void stream_state::publish_head(bool final) {
+  std::lock_guard lock(mutex_);
+  if (final)
+    user_head_ = final_;
+  else if (head_)
+    user_head_ = *head_;
+  else
+    user_head_ = final_;
 }
 
 std::size_t stream_state::read(char* data, std::size_t n) {
   std::lock_guard lock(mutex_);
   if (aborted_) return CURL_READFUNC_ABORT;
-  if (upload_held() == 0) {
+  if (upload_.size() == 0) {
     if (upload_finished_) return 0;  // the end of the body
     send_paused_ = true;
     return CURL_READFUNC_PAUSE;  // resumed by the next write or finish_body()
   }
-  const std::size_t k = std::min(n, upload_held());
-  std::memcpy(data, upload_.data() + upload_begin_, k);
-  upload_begin_ += k;
-  if (upload_begin_ == upload_.size()) {
-    upload_.clear();
-    upload_begin_ = 0;
-  }
+  const std::size_t k = upload_.take(data, n);
   if (write_) schedule();  // room for the pending write
   return k;
 }
@@ -376,7 +415,7 @@ void stream_state::serve(std::unique_lock<std::mutex>& lock, bool post) {
   if (open_ && (head_ || ended_)) {
     out.open.swap(open_);
     if (head_) {
-      out.open_head = *head_;
+      out.open_head = *head_;  // kept: publish_head() copies it for head()
       const unsigned code = head_->status_code();
       if (fail_on_error_status_ && code >= 400 && code <= 599) out.open_ec = make_http_status_error(code);
     } else {
@@ -384,13 +423,15 @@ void stream_state::serve(std::unique_lock<std::mutex>& lock, bool post) {
       out.open_head = final_;
     }
   }
-  if (read_ && !open_ && (held() != 0 || ended_)) {
+  if (read_ && !open_ && (read_filled_ != 0 || held() != 0 || ended_)) {
     out.read.swap(read_);
-    if (held() != 0) {
+    if (read_filled_ != 0) {
+      out.read_n = std::exchange(read_filled_, 0);  // written straight into its buffers
+    } else if (held() != 0) {
       out.read_n = copy_out(read_buffers_.data(), read_buffers_.size());
     } else {
       out.read_ec = end_ec_ ? end_ec_ : error_code(asio::error::eof);
-      if (!end_ec_) out.final_head = final_;
+      out.final_head = !end_ec_;
     }
   }
   if (write_) {
@@ -406,12 +447,11 @@ void stream_state::serve(std::unique_lock<std::mutex>& lock, bool post) {
   lock.unlock();
   if (resume_now) resume();
   const std::shared_ptr<stream_state> self = shared_from_this();
-  if (out.write) complete(std::move(*out.write), post, self, std::nullopt, out.write_ec, out.write_n);
+  if (out.write) complete(std::move(*out.write), post, self, shows::same, out.write_ec, out.write_n);
   if (out.open) {
-    std::optional<response> shown = *out.open_head;
-    complete(std::move(*out.open), post, self, std::move(shown), out.open_ec, std::move(*out.open_head));
+    complete(std::move(*out.open), post, self, shows::opened, out.open_ec, std::move(*out.open_head));
   }
-  if (out.read) complete(std::move(*out.read), post, self, std::move(out.final_head), out.read_ec, out.read_n);
+  if (out.read) complete(std::move(*out.read), post, self, out.final_head ? shows::final : shows::same, out.read_ec, out.read_n);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -441,6 +481,8 @@ void stream_finish_body(stream_state& state) { state.finish_body(); }
 void stream_abort(stream_state& state) { state.abort(); }
 
 bool stream_in_use(const stream_state& state) noexcept { return state.in_use(); }
+
+bool stream_reuse(stream_state& state) noexcept { return state.reuse(); }
 
 }  // namespace detail
 

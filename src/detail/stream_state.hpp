@@ -13,6 +13,7 @@
 // under either mutex.
 
 #include "body_sink.hpp"
+#include "byte_ring.hpp"
 #include "multi_driver.hpp"
 
 #include <boost_curl/detail/initiate_stream.hpp>
@@ -35,8 +36,11 @@ class stream_state final : public body_sink, public std::enable_shared_from_this
   void finish_body();
   void abort();
   bool in_use() const noexcept;
+  bool reuse() noexcept;  // ready for another exchange, if this one is over
   const response& user_head() const noexcept { return user_head_; }
-  void set_user_head(response&& r) noexcept { user_head_ = std::move(r); }
+  // On the user's executor, just before a handler: head() becomes the open's head, or the
+  // final response's.
+  void publish_head(bool final);
 
   // body_sink (driver's mutex held)
   bool take_notice() noexcept override;
@@ -57,19 +61,19 @@ class stream_state final : public body_sink, public std::enable_shared_from_this
  private:
   struct outcome;  // what one serve() completes, delivered after the mutex is released
 
-  std::size_t held() const noexcept { return buffer_.size() - begin_; }
+  std::size_t held() const noexcept { return buffer_.size(); }
   void schedule() noexcept;  // mutex_ held: a delivery is wanted (take_notice(), then deliver())
   void serve(std::unique_lock<std::mutex>& lock, bool post);  // completes what can be, unlocks
   std::size_t copy_out(const boost::asio::mutable_buffer* buffers, std::size_t count);
-  std::size_t upload_held() const noexcept { return upload_.size() - upload_begin_; }
+  std::size_t place(const char* data, std::size_t n) noexcept;  // into the pending read's buffers
+  std::size_t upload_held() const noexcept { return upload_.size(); }
   std::size_t copy_in(const boost::asio::const_buffer* buffers, std::size_t count);
   error_code write_refused() const;  // mutex_ held: why a write cannot be taken, if it cannot
   bool take_resume() noexcept;  // mutex_ held: whether the reader or writer should resume the transfer now
   void resume();                // without mutex_
 
   mutable std::mutex mutex_;
-  std::string buffer_;     // bytes [begin_, size()) are the reader's
-  std::size_t begin_ = 0;
+  byte_ring buffer_;       // the reader's bytes
   bool paused_ = false;    // the write callback paused the transfer
   bool scheduled_ = false; // a delivery is wanted and not begun
   bool notice_ = false;    // ...and the driver is not told yet
@@ -86,11 +90,11 @@ class stream_state final : public body_sink, public std::enable_shared_from_this
   std::optional<pending_operation<fetch_handler>> open_;
   std::optional<pending_operation<read_handler>> read_;
   boost::container::small_vector<boost::asio::mutable_buffer, 8> read_buffers_;
+  std::size_t read_filled_ = 0;  // bytes the write callback put straight into them
 
   // A request::streamed_body: what the writer gave and libcurl has not taken yet (bounded
   // like the body read), and whether the writer said it is all.
-  std::string upload_;
-  std::size_t upload_begin_ = 0;
+  byte_ring upload_;
   bool upload_finished_ = false;
   bool send_paused_ = false;  // the read callback paused the sending
   std::optional<pending_operation<read_handler>> write_;

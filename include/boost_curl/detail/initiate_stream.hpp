@@ -50,6 +50,7 @@ BOOST_CURL_DECL void stream_write(const std::shared_ptr<stream_state>& state, pe
 BOOST_CURL_DECL void stream_finish_body(stream_state& state);
 BOOST_CURL_DECL void stream_abort(stream_state& state);
 BOOST_CURL_DECL bool stream_in_use(const stream_state& state) noexcept;
+BOOST_CURL_DECL bool stream_reuse(stream_state& state) noexcept;  // a finished exchange's state, made fresh
 
 // What a pending stream operation's cancellation slot holds.
 struct stream_cancellation {

@@ -41,7 +41,7 @@ class stream_open_initiation {
     // A stream opened again starts afresh; the old exchange, if unfinished, is aborted.
     if (!*state_) {
       *state_ = make_stream_state(ex_);  // a moved-from stream
-    } else if (stream_in_use(**state_)) {
+    } else if (stream_in_use(**state_) && !stream_reuse(**state_)) {
       stream_abort(**state_);
       *state_ = make_stream_state(ex_);
     }
