@@ -22,21 +22,23 @@ class byte_ring {
   // Appends n bytes, growing to at least size() + n (and at least `initial`). Throws
   // std::bad_alloc when it cannot grow; nothing is appended then.
   void append(const char* data, std::size_t n, std::size_t initial = 0) {
+    if (n == 0) return;
     if (size_ + n > capacity_) grow(std::max({size_ + n, initial, 2 * capacity_}));
-    std::size_t tail = (head_ + size_) % capacity_;
+    const std::size_t tail = (head_ + size_) % capacity_;
     const std::size_t first = std::min(n, capacity_ - tail);
     std::memcpy(bytes_.get() + tail, data, first);
-    std::memcpy(bytes_.get(), data + first, n - first);
+    if (n > first) std::memcpy(bytes_.get(), data + first, n - first);
     size_ += n;
   }
 
   // Moves up to n bytes from the front into `out`; returns how many.
   std::size_t take(char* out, std::size_t n) noexcept {
     n = std::min(n, size_);
+    if (n == 0) return 0;  // also when nothing was ever allocated
     const std::size_t first = std::min(n, capacity_ - head_);
     std::memcpy(out, bytes_.get() + head_, first);
-    std::memcpy(out + first, bytes_.get(), n - first);
-    head_ = capacity_ ? (head_ + n) % capacity_ : 0;
+    if (n > first) std::memcpy(out + first, bytes_.get(), n - first);
+    head_ = (head_ + n) % capacity_;
     size_ -= n;
     if (size_ == 0) head_ = 0;
     return n;
