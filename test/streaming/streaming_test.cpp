@@ -11,6 +11,7 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/read_until.hpp>
@@ -620,6 +621,54 @@ BOOST_AUTO_TEST_CASE(a_streamed_body_needs_a_stream) {
   fetch_result r = fetch(ctx, req);
   BOOST_TEST((r.ec == error::invalid_request));
   BOOST_TEST(origin.requests_served() == 0u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_FIXTURE_TEST_SUITE(stream_object, origin_fixture)
+
+// Like an Asio I/O object: movable (the exchange goes with it), and with `deferred` nothing
+// starts before the operation is launched.
+BOOST_AUTO_TEST_CASE(moved_streams_and_deferred_opens) {
+  stream first(ctx);
+  auto open = first.async_open(request(url("/bytes/5000")), asio::deferred);
+  ctx.run_for(100ms);
+  BOOST_TEST(origin.requests_served() == 0u);  // not launched yet
+  std::optional<error_code> opened;
+  std::move(open)([&](error_code ec, response) { opened = ec; });
+  ctx.restart();
+  ctx.run_for(50ms);
+  stream second(std::move(first));
+  stream third(ctx);
+  third = std::move(second);
+  std::string body;
+  error_code end;
+  asio::async_read(third, asio::dynamic_buffer(body), [&](error_code ec, std::size_t) { end = ec; });
+  run_bounded(ctx);
+  BOOST_TEST_REQUIRE(opened.has_value());
+  BOOST_TEST(!*opened);
+  BOOST_TEST((end == asio::error::eof));
+  BOOST_TEST(body.size() == 5000u);
+  BOOST_TEST(follows_pattern(body, 0));
+}
+
+// A streamed body with "Expect: 100-continue": libcurl waits for the server's go-ahead.
+BOOST_AUTO_TEST_CASE(a_streamed_body_with_expect_100_continue) {
+  std::string answer;
+  run_coroutine(ctx, [&]() -> awaitable<void> {
+    stream s(ctx);
+    request req(url("/hash"));
+    req.streamed_body = true;
+    req.headers.set(http::field::expect, "100-continue");
+    s.async_open(req, asio::detached);
+    const std::string piece(300000, 'z');
+    co_await asio::async_write(s, asio::buffer(piece), use_awaitable);
+    s.finish_body();
+    co_await asio::async_read(s, asio::dynamic_buffer(answer), asio::as_tuple(use_awaitable));
+  });
+  tools::detail::sha256_digest digest;
+  digest.update(std::string(300000, 'z'));
+  BOOST_TEST(answer == "size=300000 sha256=" + digest.hex());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
