@@ -100,9 +100,23 @@ void stream_state::open(pending_operation<fetch_handler>&& op, request&& req, co
   asio::any_completion_executor work = asio::prefer(io, asio::execution::outstanding_work.tracked);
   // Under emit_mutex_: the engine puts its cancellation handler in abort_signal_'s slot here,
   // which must not race with an emit (an operation's slot, on another thread).
-  std::lock_guard emit_lock(emit_mutex_);
-  initiate_fetch(io, std::move(work), std::move(req), fetch_handler(end_handler(shared_from_this(), abort_signal_.slot())),
-                 session, shared_from_this());
+  std::unique_lock emit_lock(emit_mutex_);
+  try {
+    initiate_fetch(io, std::move(work), std::move(req),
+                   fetch_handler(end_handler(shared_from_this(), abort_signal_.slot())), session, shared_from_this());
+  } catch (...) {
+    // Nothing started (out of memory): the open is taken back, its handler destroyed unrun
+    // (it may hold this stream: kept here it would keep both alive for ever), and the
+    // exception goes to the caller.
+    emit_lock.unlock();
+    std::optional<pending_operation<fetch_handler>> back;
+    {
+      std::lock_guard lock(mutex_);
+      back.swap(open_);
+      if (!ended_) opened_ = false;
+    }
+    throw;
+  }
 }
 
 void stream_state::read(pending_operation<read_handler>&& op, const asio::mutable_buffer* buffers, std::size_t count) {

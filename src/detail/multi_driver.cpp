@@ -100,6 +100,9 @@ std::uint64_t multi_driver::start(const asio::any_io_executor& io_executor, asio
                                   bool slot_taken) {
   error_code ec;
   response failed;
+  // Made now, where running out of memory throws from the initiating call, so that finishing
+  // the operation never allocates (completion.hpp).
+  std::unique_ptr<completion> record = std::make_unique<completion>();
   {
     std::unique_lock lock(mutex_);
     if (shut_down_) return 0;  // like Asio's own objects after shutdown: the handler is dropped
@@ -113,6 +116,7 @@ std::uint64_t multi_driver::start(const asio::any_io_executor& io_executor, asio
       active_.reserve(active_.size() + 1);
       const CURLMcode mc = curl_multi_add_handle(multi_.get(), t->easy());
       if (mc == CURLM_OK) {
+        t->record = std::move(record);
         t->active = true;
         t->active_index = active_.size();
         // Swapped in, not assigned: Asio 1.81's any_completion_handler move-assignment wraps
@@ -227,29 +231,50 @@ void multi_driver::resume(std::uint64_t operation_id) {
 void multi_driver::finish(transfer* t, CURLcode result, const error_code* override_ec, completions& done,
                           const char* why) {
   remove(*t);
-  error_code ec = t->finish(result);
-  if (why) t->result().error_message = why;
-  if (override_ec) {
-    ec = *override_ec;
-    if (ec == asio::error::operation_aborted) t->result().error_message = "the operation was cancelled";
-  } else if (!ec && t->follow_redirect(ec)) {
-    // The next hop of the same operation: the transfer stays active, under the same id (a
-    // cancellation still finds it); libcurl's "timeout 0" for it is served by the caller's
-    // serve_kicks().
-    const CURLMcode mc = curl_multi_add_handle(multi_.get(), t->easy());
-    if (mc == CURLM_OK) return;
-    ec = make_curl_multi_error(mc);
-    t->result().error_message = curl_multi_strerror(mc);
+  error_code ec;
+  try {  // collecting the response allocates: out of memory, the operation ends with that error
+    ec = t->finish(result);
+    if (why) t->result().error_message = why;
+    if (override_ec) {
+      ec = *override_ec;
+      if (ec == asio::error::operation_aborted) t->result().error_message = "the operation was cancelled";
+    } else if (!ec && t->follow_redirect(ec)) {
+      // The next hop of the same operation: the transfer stays active, under the same id (a
+      // cancellation still finds it); libcurl's "timeout 0" for it is served by the caller's
+      // serve_kicks().
+      const CURLMcode mc = curl_multi_add_handle(multi_.get(), t->easy());
+      if (mc == CURLM_OK) return;
+      ec = make_curl_multi_error(mc);
+      t->result().error_message = curl_multi_strerror(mc);
+    }
+    t->complete(ec);
+  } catch (...) {
+    ec = make_curl_error(CURLE_OUT_OF_MEMORY);
+    try {
+      t->result().error_message = "out of memory collecting the response";
+    } catch (...) {
+    }
   }
-  t->complete(ec);
   t->active = false;
   // The cancellation handler is left in the user's slot, not cleared: this may run on any
   // thread of the context while the user emits through the handler's executor on another, and
   // the slot is not thread-safe. Left there, the handler finds no active operation with its id
   // and does nothing; the next operation bound to that slot replaces it.
+  std::unique_ptr<completion> c = std::move(t->record);
+  transfer::operation& op = c->op;
+  // Swapped, not assigned: Asio 1.81's any_completion_handler move-assignment is broken (start()).
+  fetch_handler(std::move(t->op.handler)).swap(op.handler);
+  op.work = std::move(t->op.work);
+  op.io_executor = std::move(t->op.io_executor);
+  op.session = std::move(t->op.session);
+  op.hook = std::move(t->op.hook);
+  op.ticket = std::move(t->op.ticket);
+  op.progress = std::move(t->op.progress);
   t->op.slot = {};
-  done.push_back(std::make_unique<completion>(
-      completion{std::move(t->op), ec, std::move(t->result()), std::move(t->hop_requests())}));
+  c->ec = ec;
+  c->resp = std::move(t->result());
+  c->hop_requests = std::move(t->hop_requests());
+  done.push(std::move(c));
 
   const std::size_t index = t->active_index;
   std::unique_ptr<transfer> owned = std::move(active_[index]);
@@ -259,7 +284,11 @@ void multi_driver::finish(transfer* t, CURLcode result, const error_code* overri
   }
   active_.pop_back();
   load_.store(active_.size(), std::memory_order_relaxed);
-  release(std::move(owned));
+  try {
+    release(std::move(owned));
+  } catch (...) {
+    // No room to pool it (out of memory): the transfer is freed instead.
+  }
 }
 
 // Removes t from the multi handle. Removing it may call on_socket / on_close_socket: the
@@ -314,19 +343,60 @@ void multi_driver::complete_operation(completion& c) {
   if (hook_failed) std::rethrow_exception(hook_failed);
 }
 
-void multi_driver::deliver_one(std::unique_ptr<completion> c, bool post) {
+// The handler queued for one completion. Should queueing it fail for lack of memory (Asio
+// allocates its operation, and may drop the handler on the way out), the completion is not lost:
+// whichever copy of this object still holds it gives it back to the driver, which delivers it
+// at its next wake-up. Destroyed unrun at shutdown, it finds the driver gone or shut down and
+// the completion is destroyed, as Asio does with every pending handler then.
+struct delivery {
+  std::unique_ptr<completion> c;
+  std::weak_ptr<multi_driver> home;
+
+  delivery(std::unique_ptr<completion> done, std::weak_ptr<multi_driver> driver) noexcept
+      : c(std::move(done)), home(std::move(driver)) {}
+  delivery(delivery&&) noexcept = default;
+  delivery& operator=(delivery&&) = delete;
+  ~delivery() {
+    if (!c) return;
+    if (const std::shared_ptr<multi_driver> d = home.lock()) d->keep_undelivered(std::move(c));
+  }
+  void operator()() {
+    const std::unique_ptr<completion> owned = std::move(c);
+    multi_driver::complete_operation(*owned);
+  }
+};
+
+void multi_driver::deliver_one(std::unique_ptr<completion> c, bool post) noexcept {
   // `work` is the handler's associated executor (the I/O executor when it has none), with
   // work tracked. Moved out, not copied (a copy of a tracked executor is a pair of atomic
   // operations on the context's work count): it carries the work until the handler has run
-  // or is queued.
-  asio::any_completion_executor ex = std::move(c->op.work);
-  if (post) {
-    // The handler's executor may not support blocking.never: post through the I/O executor,
-    // which then dispatches to it.
-    asio::any_io_executor io = std::move(c->op.io_executor);
-    asio::post(io, asio::bind_executor(std::move(ex), [c = std::move(c)]() mutable { complete_operation(*c); }));
-  } else {
-    asio::dispatch(ex, [c = std::move(c)]() mutable { complete_operation(*c); });
+  // or is queued. Kept in the completion (a copy) until queueing succeeded.
+  try {
+    asio::any_completion_executor ex = c->op.work;
+    if (post) {
+      // The handler's executor may not support blocking.never: post through the I/O executor,
+      // which then dispatches to it.
+      asio::any_io_executor io = c->op.io_executor;
+      asio::post(io, asio::bind_executor(std::move(ex), delivery(std::move(c), weak_from_this())));
+    } else {
+      asio::dispatch(ex, delivery(std::move(c), weak_from_this()));
+    }
+  } catch (...) {
+    if (c) keep_undelivered(std::move(c));  // failed before the delivery took it
+  }
+}
+
+void multi_driver::keep_undelivered(std::unique_ptr<completion> c) noexcept {
+  completion_list dropped;  // destroyed after the mutex is released: it holds user handlers
+  {
+    std::lock_guard lock(mutex_);
+    if (shut_down_) {
+      dropped.push(std::move(c));
+    } else {
+      undelivered_.push(std::move(c));
+      wait_ready();  // the wait may be down (no transfer left): the next wake-up delivers it
+      sockets_.wake();
+    }
   }
 }
 
@@ -350,16 +420,22 @@ void multi_driver::deliver_notices(engine_notice* list, bool post) {
 
 // Finished transfers give their room back first: what waited for it starts now.
 void multi_driver::release_tickets(completions& done) {
-  for (std::unique_ptr<completion>& c : done)
-    if (c->op.ticket) pool_.release(std::move(c->op.ticket));
+  done.for_each([this](completion& c) {
+    if (!c.op.ticket) return;
+    try {
+      pool_.release(std::move(c.op.ticket));
+    } catch (...) {
+      // Out of memory starting what waited: the room is given back, the waiting fetch is
+      // started by the next release.
+    }
+  });
 }
 
 // Only from the engine's own handlers (a socket turned ready, the timer, a posted turn): a
 // handler that may run inline here runs in no initiating function and no emit().
 void multi_driver::dispatch_completions(completions& done) {
   release_tickets(done);
-  for (std::unique_ptr<completion>& c : done) deliver_one(std::move(c), false);
-  done.clear();
+  while (std::unique_ptr<completion> c = done.pop()) deliver_one(std::move(c), false);
   after_delivery();
 }
 
@@ -367,8 +443,7 @@ void multi_driver::dispatch_completions(completions& done) {
 // idle may retire other multi handles, closing their connections: engine work, no user code.)
 void multi_driver::post_completions(completions& done) {
   release_tickets(done);
-  for (std::unique_ptr<completion>& c : done) deliver_one(std::move(c), true);
-  done.clear();
+  while (std::unique_ptr<completion> c = done.pop()) deliver_one(std::move(c), true);
   after_delivery();
 }
 
@@ -388,7 +463,7 @@ void multi_driver::after_delivery() {
 // driver's waits are cancelled once none is left (cached connections stay in libcurl's
 // cache and in the epoll set, unwatched). With mutex_ held.
 bool multi_driver::drop_waits_if_idle() {
-  if (shut_down_ || !active_.empty()) return false;
+  if (shut_down_ || !active_.empty() || !undelivered_.empty()) return false;
   if (timer_armed_ && !deadline_wanted_) {
     timer_->cancel();
     timer_armed_ = false;
@@ -501,12 +576,18 @@ void multi_driver::serve_kicks(completions& done) {
 // One wait on the epoll set while transfers run. Asio's waits are one-shot: re-armed after
 // each wake-up (Asio's epoll_ctl(MOD) on re-arming makes the kernel look at the set again, so
 // readiness left over from the last round is never lost: the set is level-triggered).
-void multi_driver::wait_ready() {
-  if (ready_wait_pending_ || active_.empty() || shut_down_) return;
-  ready_wait_pending_ = true;
+// Never throws: a wait that cannot be armed for lack of memory is armed by the driver's next
+// activity (a start, the timer), and the flag says so truthfully meanwhile.
+void multi_driver::wait_ready() noexcept {
+  if (ready_wait_pending_ || (active_.empty() && undelivered_.empty()) || shut_down_) return;
   const unsigned generation = ++ready_generation_;
-  sockets_.ready_signal().async_wait(socket_registry::descriptor::wait_read,
-                                     [this, generation](const error_code& ec) { on_ready(generation, ec); });
+  try {
+    sockets_.ready_signal().async_wait(socket_registry::descriptor::wait_read,
+                                       [this, generation](const error_code& ec) { on_ready(generation, ec); });
+  } catch (...) {
+    return;
+  }
+  ready_wait_pending_ = true;  // after: the handler takes mutex_, held by our caller
 }
 
 void multi_driver::on_ready(unsigned generation, const error_code& ec) {
@@ -516,6 +597,7 @@ void multi_driver::on_ready(unsigned generation, const error_code& ec) {
     std::lock_guard lock(mutex_);
     if (shut_down_ || generation != ready_generation_) return;  // cancelled when idle, or superseded
     ready_wait_pending_ = false;
+    done.append(undelivered_);  // what could not be queued before: delivered from here
     if (!ec) {
       // Every socket ready now, in one round under one lock. libcurl may close or open
       // sockets while handling one: each is checked still to be the same entry first.
@@ -704,6 +786,7 @@ int multi_driver::on_close_socket(void* self, curl_socket_t s) noexcept {
 
 void multi_driver::shutdown() {
   std::vector<transfer::operation> doomed;
+  completion_list doomed_completions;  // destroyed after the mutex is released
   engine_notice* undelivered = nullptr;
   {
     std::lock_guard lock(mutex_);
@@ -727,6 +810,7 @@ void multi_driver::shutdown() {
     watchdog_.reset();
     sockets_.close_set();
     undelivered = take_notices();
+    doomed_completions.append(undelivered_);
   }
   while (undelivered) {  // dropped, outside the mutex: the last reference to a stream may go
     engine_notice* next = std::exchange(undelivered->next_notice_, nullptr);

@@ -27,6 +27,7 @@
 // never on an executor a user passed in (see engine_executor.hpp).
 
 #include "admission.hpp"
+#include "completion.hpp"
 #include "curl_handles.hpp"
 #include "engine_executor.hpp"
 #include "engine_notice.hpp"
@@ -104,16 +105,7 @@ class multi_driver : public std::enable_shared_from_this<multi_driver> {
   service_statistics statistics() const;
 
  private:
-  // A finished operation, delivered after the mutex is released.
-  struct completion {
-    transfer::operation op;
-    error_code ec;
-    response resp;
-    std::vector<request> hop_requests;  // with a response hook: each hop's request
-  };
-  // Held by pointer: a response is large, and it would otherwise be moved at each of the
-  // hops between here and the user's handler.
-  using completions = boost::container::small_vector<std::unique_ptr<completion>, 4>;
+  using completions = completion_list;
 
   // libcurl callbacks (trampolines)
   static int on_socket(CURL* easy, curl_socket_t s, int what, void* self, void* socketp) noexcept;
@@ -140,7 +132,7 @@ class multi_driver : public std::enable_shared_from_this<multi_driver> {
   void remove(transfer& t);
   void arm_timer(std::chrono::steady_clock::time_point deadline);
   void watch_deadline(std::chrono::steady_clock::time_point deadline);
-  void wait_ready();
+  void wait_ready() noexcept;
   bool drop_waits_if_idle();
   std::unique_ptr<transfer> acquire(session_state* session);
   void release(std::unique_ptr<transfer> t);
@@ -151,8 +143,16 @@ class multi_driver : public std::enable_shared_from_this<multi_driver> {
   void dispatch_completions(completions& done);  // from the engine's own handlers
   void post_completions(completions& done);      // from async_fetch and from cancellation
   void after_delivery();
-  static void deliver_one(std::unique_ptr<completion> c, bool post);
+  void deliver_one(std::unique_ptr<completion> c, bool post) noexcept;
   static void complete_operation(completion& c);
+  friend struct delivery;
+
+ public:
+  // A completion that could not be queued (out of memory): kept, and delivered from the
+  // driver's next wake-up. Without mutex_ held.
+  void keep_undelivered(std::unique_ptr<completion> c) noexcept;
+
+ private:
 
   using timer_type = boost::asio::basic_waitable_timer<std::chrono::steady_clock,
                                                       boost::asio::wait_traits<std::chrono::steady_clock>,
@@ -195,6 +195,7 @@ class multi_driver : public std::enable_shared_from_this<multi_driver> {
   // What libcurl's callbacks found for streams and progress (notice()), newest first: taken
   // by the entry point under way (take_notices()) and delivered after it released mutex_.
   engine_notice* notices_ = nullptr;
+  completion_list undelivered_;  // see keep_undelivered()
   engine_notice* take_notices() noexcept { return std::exchange(notices_, nullptr); }
 
   service_statistics stats_;

@@ -1,4 +1,5 @@
 #include "transfer.hpp"
+#include "completion.hpp"
 #include "multi_driver.hpp"
 
 #include "proxy_environment.hpp"
@@ -173,6 +174,8 @@ transfer::transfer(const socket_hooks& hooks, session_state* session)
 #endif
   if (!set_fixed_options()) throw std::bad_alloc();
 }
+
+transfer::~transfer() = default;
 
 // Options every transfer has, set once per easy handle (and again after a reset). False:
 // out of memory.

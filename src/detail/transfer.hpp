@@ -33,6 +33,7 @@
 namespace boost_curl::detail {
 
 class session_state;
+struct completion;  // completion.hpp
 
 // The session's response hook (session::on_response), shared by the operations started while
 // it was set.
@@ -62,6 +63,7 @@ class transfer {
   // Throws std::bad_alloc if libcurl cannot create an easy handle. A transfer of a session
   // is attached to its share (cookies, caches) for life.
   explicit transfer(const socket_hooks& hooks, session_state* session = nullptr);
+  ~transfer();
   transfer(const transfer&) = delete;
   transfer& operator=(const transfer&) = delete;
 
@@ -112,6 +114,9 @@ class transfer {
   } op;
   // prepare() made it from request::on_progress; the driver puts it in `op`.
   const std::shared_ptr<progress_relay>& progress() const noexcept { return progress_; }
+
+  // The pending operation's completion, made at start (see completion.hpp).
+  std::unique_ptr<completion> record;
 
   bool active = false;
   std::size_t active_index = 0;  // position in the driver's list of active transfers

@@ -1,0 +1,230 @@
+// The engine's own C++ allocations failed one at a time, Beast's fail_count way: the global
+// operator new throws std::bad_alloc at the Nth allocation made on this thread once armed, for
+// N = 1, 2, 3... until an operation completes without the failure being reached. At every N the
+// operation either throws std::bad_alloc from the initiating call (and its handler never runs)
+// or completes exactly once; nothing escapes from run(); the same context then serves a fetch
+// normally; ASan (asan build) finds no leak at exit. Armed around the initiating call (where
+// most of boost_curl's own allocations happen: the request, the erased handler, the
+// completion record, the transfer, the download's file) for a fetch on a fresh and on a warm
+// context, a session's fetch and a download;
+// armed from the initiating call until completion (the engine's own handlers running on this
+// thread) for plain fetches; armed around a cancellation's emit(). Not yet streams: armed
+// around async_open, ASan found a stream's state leaked at the context's destruction after one
+// of the N (a cycle through a handler), not yet explained (doc/reliability.md).
+// Only this thread fails: the loopback origin runs on its own. libcurl's own allocations are
+// failed by libcurl_allocation_failure_test.cpp.
+// Its own program: it replaces the global operator new.
+
+#define BOOST_TEST_MODULE boost_curl_allocation_failure
+#include "test_support.hpp"
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <new>
+#include <optional>
+
+namespace {
+// -1: not armed; otherwise the allocations left before the one that fails (this thread only).
+thread_local long countdown = -1;
+thread_local bool fired = false;
+
+void* allocate(std::size_t n) {
+  if (countdown > 0 && --countdown == 0) {
+    countdown = -1;
+    fired = true;
+    throw std::bad_alloc();
+  }
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void* allocate_aligned(std::size_t n, std::align_val_t a) {
+  if (countdown > 0 && --countdown == 0) {
+    countdown = -1;
+    fired = true;
+    throw std::bad_alloc();
+  }
+  const std::size_t align = static_cast<std::size_t>(a);
+  if (void* p = std::aligned_alloc(align, (n + align - 1) / align * align)) return p;
+  throw std::bad_alloc();
+}
+}  // namespace
+
+void* operator new(std::size_t n) { return allocate(n); }
+void* operator new[](std::size_t n) { return allocate(n); }
+void* operator new(std::size_t n, std::align_val_t a) { return allocate_aligned(n, a); }
+void* operator new[](std::size_t n, std::align_val_t a) { return allocate_aligned(n, a); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+
+using namespace boost_curl;
+using namespace boost_curl::test;
+
+namespace {
+
+void arm(long n) {
+  fired = false;
+  countdown = n;
+}
+void disarm() { countdown = -1; }
+
+using handler = std::function<void(error_code, response)>;
+
+struct outcome {
+  std::size_t succeeded = 0, failed = 0, threw = 0, escaped = 0;
+  long reached = 0;  // the first N whose failure was never reached
+};
+
+// Runs `attempt(ctx, handler)` armed for N = 1, 2, ... (one context per N when `fresh`, else one
+// for all), runs the context unarmed, and checks each as the file's comment says.
+outcome fail_each_allocation(tools::loopback_origin& origin, bool fresh,
+                             const std::function<void(asio::io_context&, handler)>& attempt, bool while_running = false) {
+  outcome out;
+  std::optional<asio::io_context> shared;
+  if (!fresh) {
+    shared.emplace();
+    fetch_result warm = fetch(*shared, request(origin.url("/bytes/1000")));
+    BOOST_TEST_REQUIRE(!warm.ec);
+  }
+  for (long n = 1; n <= 100000; ++n) {
+    std::optional<asio::io_context> own;
+    asio::io_context& ctx = fresh ? own.emplace() : *shared;
+    fetch_result r;
+    bool threw = false;
+    arm(n);
+    try {
+      attempt(ctx, record(r));
+    } catch (const std::bad_alloc&) {
+      threw = true;
+    }
+    bool escaped = false;
+    if (while_running && !fired) {
+      // Still armed while the engine's handlers run on this thread: an exception escaping
+      // run() is Asio's way to report it; the context is then run again.
+      try {
+        ctx.restart();
+        ctx.run_for(run_limit);
+      } catch (const std::bad_alloc&) {
+        escaped = true;
+      }
+    }
+    const bool reached = fired;
+    disarm();
+    run_bounded(ctx);
+    if (escaped) ++out.escaped;
+    BOOST_TEST_REQUIRE(r.calls == (threw ? 0 : 1), "N=" << n << ": completed " << r.calls << " times");
+    if (!threw) BOOST_TEST_REQUIRE((!r.ec || !r.resp.error_message.empty()), "N=" << n << ": an error without a message");
+    threw ? ++out.threw : r.ec ? ++out.failed : ++out.succeeded;
+    fetch_result after = fetch(ctx, request(origin.url("/bytes/1000")));
+    BOOST_TEST_REQUIRE(!after.ec, "N=" << n << ": the next fetch failed: " << after.resp.error_message);
+    BOOST_TEST_REQUIRE(after.resp.body.size() == 1000u);
+    BOOST_TEST_REQUIRE(asio::use_service<curl_service>(ctx).active_transfers() == 0u);
+    if (!reached) {
+      out.reached = n;
+      break;
+    }
+  }
+  BOOST_TEST(out.reached > 1);
+  return out;
+}
+
+void report(const char* what, const outcome& o) {
+  BOOST_TEST_MESSAGE(what << ": every N up to " << o.reached << " (the first never reached): " << o.succeeded
+                          << " completed normally, " << o.failed << " completed with an error, " << o.threw
+                          << " threw std::bad_alloc from the initiating call"
+                          << (o.escaped ? ", " + std::to_string(o.escaped) + " let it escape from run()" : std::string()));
+}
+
+outcome plain_fetch(bool fresh, bool while_running = false) {
+  tools::loopback_origin origin;
+  const std::string url = origin.url("/bytes/1000");
+  return fail_each_allocation(
+      origin, fresh, [&](asio::io_context& ctx, handler h) { async_fetch(ctx, request(url), std::move(h)); },
+      while_running);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(fetch_on_a_fresh_context) {
+  const outcome o = plain_fetch(true);
+  report("fresh context", o);
+  BOOST_TEST(o.threw > 0u);
+}
+
+BOOST_AUTO_TEST_CASE(fetch_on_a_warm_context) { report("warm context", plain_fetch(false)); }
+
+// Armed from the initiating call to the completion: the engine's own handlers allocate too.
+BOOST_AUTO_TEST_CASE(fetch_armed_until_it_completes) {
+  report("fresh context, armed while running", plain_fetch(true, true));
+  report("warm context, armed while running", plain_fetch(false, true));
+}
+
+BOOST_AUTO_TEST_CASE(session_fetch) {
+  tools::loopback_origin origin;
+  const std::string url = origin.url("/cookie/set?a=1");
+  const outcome o = fail_each_allocation(origin, true, [&](asio::io_context& ctx, handler h) {
+    session s(ctx);  // made under the failure too
+    s.async_fetch(request(url), std::move(h));
+  });
+  report("session", o);
+}
+
+BOOST_AUTO_TEST_CASE(download) {
+  tools::loopback_origin origin;
+  const std::string url = origin.url("/bytes/3000");
+  const auto file = std::filesystem::temp_directory_path() / (std::to_string(::getpid()) + "_alloc_download.bin");
+  const outcome o = fail_each_allocation(origin, false, [&](asio::io_context& ctx, handler h) {
+    async_download(ctx, request(url), file, std::move(h));
+  });
+  std::error_code ignored;
+  std::filesystem::remove(file, ignored);
+  BOOST_TEST(!std::filesystem::exists(std::filesystem::path(file.native() + ".part")));
+  report("download", o);
+}
+
+// Armed around the cancellation's emit(): the engine finishes the transfer there and posts its
+// handler, allocations that may fail.
+BOOST_AUTO_TEST_CASE(cancellation) {
+  tools::loopback_origin origin;
+  const std::string url = origin.url("/slow-body/5/20");
+  outcome out;
+  asio::io_context ctx;
+  for (long n = 1; n <= 100000; ++n) {
+    asio::cancellation_signal signal;
+    fetch_result r;
+    async_fetch(ctx, request(url), asio::bind_cancellation_slot(signal.slot(), record(r)));
+    ctx.restart();
+    ctx.run_for(5ms);
+    bool threw = false;
+    arm(n);
+    try {
+      signal.emit(asio::cancellation_type::terminal);
+    } catch (const std::bad_alloc&) {
+      threw = true;
+    }
+    const bool reached = fired;
+    disarm();
+    run_bounded(ctx);
+    BOOST_TEST_REQUIRE(r.calls == 1, "N=" << n << ": completed " << r.calls << " times");
+    threw ? ++out.threw : r.ec ? ++out.failed : ++out.succeeded;
+    BOOST_TEST_REQUIRE(asio::use_service<curl_service>(ctx).active_transfers() == 0u);
+    if (!reached) {
+      out.reached = n;
+      break;
+    }
+  }
+  report("cancellation", out);
+}
