@@ -184,11 +184,7 @@ void multi_driver::cancel(std::uint64_t operation_id, asio::cancellation_type_t 
   {
     std::lock_guard lock(mutex_);
     if (shut_down_) return;
-    // Cancellation is rare and a driver runs a few dozen transfers: a scan, never a pointer
-    // that may be stale.
-    transfer* t = nullptr;
-    for (const auto& candidate : active_)
-      if (candidate->operation_id == operation_id) t = candidate.get();
+    transfer* t = find_active(operation_id);
     if (!t) return;  // completed already
     constexpr auto abort_any_time = asio::cancellation_type::terminal | asio::cancellation_type::partial;
     const bool honoured = (type & abort_any_time) != asio::cancellation_type::none ||
@@ -206,15 +202,21 @@ void multi_driver::cancel(std::uint64_t operation_id, asio::cancellation_type_t 
   post_completions(done);
 }
 
+// By id, never by a pointer that may be stale: the operation may have finished, and its transfer
+// moved on. A driver runs at most a few dozen transfers (transfers_per_multi): a scan.
+transfer* multi_driver::find_active(std::uint64_t operation_id) const noexcept {
+  for (const auto& candidate : active_)
+    if (candidate->operation_id == operation_id) return candidate.get();
+  return nullptr;
+}
+
 void multi_driver::resume(std::uint64_t operation_id) {
   completions done;
   engine_notice* found = nullptr;
   {
     std::lock_guard lock(mutex_);
     if (shut_down_) return;
-    transfer* t = nullptr;
-    for (const auto& candidate : active_)
-      if (candidate->operation_id == operation_id) t = candidate.get();
+    transfer* t = find_active(operation_id);
     if (!t) return;
     // May hand the bytes libcurl held back to the sink at once (which may pause again); asks
     // for timeout 0 so that the transfer reads its socket again.

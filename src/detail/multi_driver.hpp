@@ -121,6 +121,7 @@ class multi_driver : public std::enable_shared_from_this<multi_driver> {
   friend struct multi_driver_access;
 
   // With mutex_ held:
+  transfer* find_active(std::uint64_t operation_id) const noexcept;
   void new_multi();
   void socket_action(curl_socket_t s, int ev_bitmask, completions& done);
   void serve_kicks(completions& done);
