@@ -21,28 +21,58 @@ namespace {
 
 constexpr std::size_t initial_buffer = std::size_t(64) << 10;
 
-// What stream::head() shows from a completion on: nothing new, the open's head, or the final
-// response's (at the end of the body).
-enum class shows { same, opened, final };
-
-// Runs a pending operation's handler on its executor: posted from initiating functions and
-// cancellation, dispatched from the engine's own handlers. The slot is cleared there (on the
-// executor the emitter uses), and what stream::head() shows is updated, just before the
-// handler runs.
+// Completes an operation at once with a result that takes nothing from the stream (a second
+// read while one is pending, a read before the open...): posted from its initiating function.
+// If queueing fails for lack of memory, the exception goes to the caller and the handler,
+// never run, with it.
 template <class Handler, class... Args>
-void complete(pending_operation<Handler>&& op, bool post, const std::shared_ptr<stream_state>& state, shows head,
-              Args... args) {
-  asio::any_completion_executor ex = std::move(op.work);
-  auto f = [h = std::move(op.handler), slot = op.slot, state, head, values = std::make_tuple(std::move(args)...)]() mutable {
+void complete_now(pending_operation<Handler>&& op, Args... args) {
+  auto f = [h = std::move(op.handler), slot = op.slot, values = std::make_tuple(std::move(args)...)]() mutable {
     if (slot.is_connected()) slot.clear();
-    if (head != shows::same) state->publish_head(head == shows::final);
     std::apply([&h](auto&&... a) { std::move(h)(std::move(a)...); }, std::move(values));
   };
-  if (post)
-    asio::post(op.io, asio::bind_executor(std::move(ex), std::move(f)));
-  else
-    asio::dispatch(ex, std::move(f));
+  asio::any_io_executor io = op.io;
+  asio::post(io, asio::bind_executor(std::move(op.work), std::move(f)));
 }
+
+// Which runner this thread is queueing (see runner's destructor).
+struct queueing_mark {
+  const stream_state* state;
+  int kind;
+};
+thread_local queueing_mark queueing{nullptr, -1};
+
+struct queueing_guard {
+  queueing_mark saved;
+  queueing_guard(const stream_state* s, int k) noexcept : saved(queueing) { queueing = {s, k}; }
+  ~queueing_guard() { queueing = saved; }
+  queueing_guard(const queueing_guard&) = delete;
+  queueing_guard& operator=(const queueing_guard&) = delete;
+};
+
+// Posted or dispatched to a pending operation's executor: runs the operation it names, which
+// the state still holds. Destroyed unrun (the context shut down), it has the operation
+// destroyed; destroyed unrun while being queued (queueing failed), it leaves it for a retry.
+class runner {
+ public:
+  runner(std::shared_ptr<stream_state> s, stream_state::kind k, unsigned generation) noexcept
+      : state_(std::move(s)), kind_(k), generation_(generation) {}
+  runner(runner&& other) noexcept
+      : state_(std::move(other.state_)), kind_(other.kind_), generation_(other.generation_) {}
+  runner& operator=(runner&&) = delete;
+  ~runner() {
+    if (state_ && !(queueing.state == state_.get() && queueing.kind == kind_)) state_->runner_dropped(kind_, generation_);
+  }
+  void operator()() {
+    const std::shared_ptr<stream_state> s = std::move(state_);
+    s->run(kind_, generation_);
+  }
+
+ private:
+  std::shared_ptr<stream_state> state_;
+  stream_state::kind kind_;
+  unsigned generation_;
+};
 
 // The handler the engine completes when the exchange ends: it reaches the state, never the
 // user. Its slot is the state's abort signal, where the engine puts its cancellation.
@@ -65,20 +95,16 @@ struct end_handler {
   }
 };
 
-}  // namespace
+// A copy of `from` in `to`; out of memory, what could be copied (the status at least).
+void copy_head(const response& from, response& to) noexcept {
+  try {
+    to = from;
+  } catch (...) {
+    to.status = from.status;
+  }
+}
 
-struct stream_state::outcome {
-  std::optional<pending_operation<fetch_handler>> open;
-  error_code open_ec;
-  std::optional<response> open_head;
-  std::optional<pending_operation<read_handler>> read;
-  error_code read_ec;
-  std::size_t read_n = 0;
-  bool final_head = false;  // at the end of the body, head() becomes the final response's
-  std::optional<pending_operation<read_handler>> write;
-  error_code write_ec;
-  std::size_t write_n = 0;
-};
+}  // namespace
 
 // ---------------------------------------------------------------------------------------
 // The reader's side
@@ -89,19 +115,19 @@ void stream_state::open(pending_operation<fetch_handler>&& op, request&& req, co
     std::unique_lock lock(mutex_);
     if (opened_) {  // stream::async_open makes a fresh state for a second exchange
       lock.unlock();
-      complete(std::move(op), true, shared_from_this(), shows::same, error_code(asio::error::already_open), response{});
+      complete_now(std::move(op), error_code(asio::error::already_open), response{});
       return;
     }
+    io = op.io;
     opened_ = true;
     fail_on_error_status_ = req.fail_on_error_status;
-    io = op.io;
     open_.emplace(std::move(op));
   }
-  asio::any_completion_executor work = asio::prefer(io, asio::execution::outstanding_work.tracked);
   // Under emit_mutex_: the engine puts its cancellation handler in abort_signal_'s slot here,
   // which must not race with an emit (an operation's slot, on another thread).
   std::unique_lock emit_lock(emit_mutex_);
   try {
+    asio::any_completion_executor work = asio::prefer(io, asio::execution::outstanding_work.tracked);
     initiate_fetch(io, std::move(work), std::move(req),
                    fetch_handler(end_handler(shared_from_this(), abort_signal_.slot())), session, shared_from_this());
   } catch (...) {
@@ -124,28 +150,19 @@ void stream_state::read(pending_operation<read_handler>&& op, const asio::mutabl
   std::size_t wanted = 0;
   for (std::size_t i = 0; i < count; ++i) wanted += buffers[i].size();
   error_code ec;
-  std::size_t n = 0;
-  bool final_head = false;
   if (read_) {
     ec = asio::error::in_progress;  // one read at a time, as for any AsyncReadStream
   } else if (!opened_) {
     ec = asio::error::not_connected;
-  } else if (wanted == 0) {
-  } else if (held() != 0) {
-    n = copy_out(buffers, count);
-  } else if (ended_ && !open_) {
-    ec = end_ec_ ? end_ec_ : error_code(asio::error::eof);
-    final_head = !end_ec_;
-  } else {
-    read_buffers_.assign(buffers, buffers + count);
+  } else if (wanted != 0) {
+    read_buffers_.assign(buffers, buffers + count);  // may throw: nothing taken yet
     read_filled_ = 0;
     read_.emplace(std::move(op));
+    serve(lock, true);  // completes it now if bytes (or the end) are here
     return;
   }
-  const bool resume_now = take_resume();
   lock.unlock();
-  if (resume_now) resume();
-  complete(std::move(op), true, shared_from_this(), final_head ? shows::final : shows::same, ec, n);
+  complete_now(std::move(op), ec, std::size_t{0});
 }
 
 void stream_state::write(pending_operation<read_handler>&& op, const asio::const_buffer* buffers, std::size_t count) {
@@ -153,22 +170,17 @@ void stream_state::write(pending_operation<read_handler>&& op, const asio::const
   std::size_t offered = 0;
   for (std::size_t i = 0; i < count; ++i) offered += buffers[i].size();
   error_code ec;
-  std::size_t n = 0;
   if (write_) {
     ec = asio::error::in_progress;
   } else if ((ec = write_refused())) {
-  } else if (offered == 0) {
-  } else if (upload_held() < stream_buffer_limit) {
-    n = copy_in(buffers, count);
-  } else {
-    write_buffers_.assign(buffers, buffers + count);
+  } else if (offered != 0) {
+    write_buffers_.assign(buffers, buffers + count);  // may throw: nothing taken yet
     write_.emplace(std::move(op));
+    serve(lock, true);  // takes the bytes now if there is room
     return;
   }
-  const bool resume_now = take_resume();
   lock.unlock();
-  if (resume_now) resume();
-  complete(std::move(op), true, shared_from_this(), shows::same, ec, n);
+  complete_now(std::move(op), ec, std::size_t{0});
 }
 
 error_code stream_state::write_refused() const {
@@ -178,7 +190,11 @@ error_code stream_state::write_refused() const {
   return {};
 }
 
+// All or nothing: throws std::bad_alloc, having taken nothing, when the room cannot be made.
 std::size_t stream_state::copy_in(const asio::const_buffer* buffers, std::size_t count) {
+  std::size_t offered = 0;
+  for (std::size_t i = 0; i < count; ++i) offered += buffers[i].size();
+  upload_.reserve_more(std::min(offered, stream_buffer_limit - std::min(upload_held(), stream_buffer_limit)), initial_buffer);
   std::size_t n = 0;
   for (std::size_t i = 0; i < count && upload_held() < stream_buffer_limit; ++i) {
     const std::size_t k = std::min(buffers[i].size(), stream_buffer_limit - upload_held());
@@ -232,35 +248,25 @@ void stream_state::resume() {
   if (auto d = driver.lock()) d->resume(id);
 }
 
-void stream_state::abort() {
-  outcome out;
+// From cancel(), the destructor, a move-assignment and pending operations' slots (inside an
+// emit): never throws, never runs a handler.
+void stream_state::abort() noexcept {
   {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
     if (!ended_ && opened_) {
       aborted_ = true;
       end_ec_ = asio::error::operation_aborted;
       buffer_.clear();
     }
-    if (open_) {
-      out.open = std::move(open_);
-      open_.reset();
-    }
-    if (read_) {
-      out.read = std::move(read_);
-      read_.reset();
-      read_filled_ = 0;
-    }
-    if (write_) {
-      out.write = std::move(write_);
-      write_.reset();
-    }
+    serve(lock, true);  // pending operations complete with operation_aborted
   }
-  const error_code aborted = asio::error::operation_aborted;
-  if (out.write) complete(std::move(*out.write), true, shared_from_this(), shows::same, aborted, std::size_t{0});
-  if (out.open) complete(std::move(*out.open), true, shared_from_this(), shows::same, aborted, response{});
-  if (out.read) complete(std::move(*out.read), true, shared_from_this(), shows::same, aborted, std::size_t{0});
   std::lock_guard emit_lock(emit_mutex_);
-  abort_signal_.emit(asio::cancellation_type::terminal);  // a finished exchange ignores it
+  try {
+    abort_signal_.emit(asio::cancellation_type::terminal);  // a finished exchange ignores it
+  } catch (...) {
+    // Out of memory in the engine's cancellation: the write callback refuses the next bytes
+    // (aborted_), which ends the transfer with an error instead.
+  }
 }
 
 bool stream_state::in_use() const noexcept {
@@ -353,14 +359,9 @@ std::size_t stream_state::place(const char* data, std::size_t n) noexcept {
   return placed;
 }
 
-void stream_state::publish_head(bool final) {
+void stream_state::publish_head(bool final) noexcept {
   std::lock_guard lock(mutex_);
-  if (final)
-    user_head_ = final_;
-  else if (head_)
-    user_head_ = *head_;
-  else
-    user_head_ = final_;
+  copy_head(final || !head_ ? final_ : *head_, user_head_);
 }
 
 std::size_t stream_state::read(char* data, std::size_t n) {
@@ -409,63 +410,184 @@ void stream_state::on_end(error_code ec, response r) {
   serve(lock, false);
 }
 
+// Operations being queued or queued belong to their runners (see runner_dropped()).
 void stream_state::on_dropped() noexcept {
   std::optional<pending_operation<fetch_handler>> open;
-  std::optional<pending_operation<read_handler>> read;
+  std::optional<pending_operation<read_handler>> read, write;
   {
     std::lock_guard lock(mutex_);
     ended_ = true;
     if (!end_ec_) end_ec_ = asio::error::operation_aborted;
-    open.swap(open_);
-    read.swap(read_);
+    if (dispatch_[open_kind].at == phase::waiting) open.swap(open_);
+    if (dispatch_[read_kind].at == phase::waiting) read.swap(read_);
+    if (dispatch_[write_kind].at == phase::waiting) write.swap(write_);
   }
   // Destroyed here, outside the mutex: a handler's destructor may destroy the stream.
 }
 
-// Completes what can be completed now: the open once the head (or the end) is there, a read
-// once bytes (or the end) are.
-void stream_state::serve(std::unique_lock<std::mutex>& lock, bool post) {
-  outcome out;
-  if (open_ && (head_ || ended_)) {
-    out.open.swap(open_);
-    if (head_) {
-      out.open_head = *head_;  // kept: publish_head() copies it for head()
+// ---------------------------------------------------------------------------------------
+// Completing: serve() queues a runner for each operation that can complete, run() completes it
+
+bool stream_state::ready(kind k) const {
+  switch (k) {
+    case open_kind:
+      return open_ && (head_ || ended_ || aborted_);
+    case read_kind:
+      // After the open: its runner is queued first, so the open's handler runs first.
+      return read_ && (!open_ || dispatch_[open_kind].at == phase::queued) &&
+             (aborted_ || read_filled_ != 0 || held() != 0 || ended_);
+    case write_kind:
+      return write_ && (write_refused() || upload_held() < stream_buffer_limit);
+  }
+  return false;
+}
+
+void stream_state::serve(std::unique_lock<std::mutex>& lock, bool post) noexcept {
+  struct wanted {
+    bool queue = false;
+    unsigned generation = 0;
+    std::optional<asio::any_completion_executor> work;
+    std::optional<asio::any_io_executor> io;
+  } want[3];
+  bool failed = false;
+  for (const kind k : {open_kind, read_kind, write_kind}) {
+    if (dispatch_[k].at != phase::waiting || !ready(k)) continue;
+    try {
+      if (k == open_kind) {
+        want[k].work.emplace(open_->work);
+        want[k].io.emplace(open_->io);
+      } else {
+        const pending_operation<read_handler>& op = k == read_kind ? *read_ : *write_;
+        want[k].work.emplace(op.work);
+        want[k].io.emplace(op.io);
+      }
+    } catch (...) {
+      failed = true;
+      continue;
+    }
+    dispatch_[k].at = phase::queued;
+    want[k].generation = ++dispatch_[k].generation;
+    want[k].queue = true;
+  }
+  const bool resume_now = take_resume();
+  lock.unlock();
+  if (resume_now) {
+    try {
+      resume();
+    } catch (...) {
+    }
+  }
+  std::shared_ptr<stream_state> self = shared_from_this();
+  for (const kind k : {open_kind, read_kind, write_kind}) {
+    if (!want[k].queue) continue;
+    const queueing_guard guard(this, k);
+    try {
+      if (post)
+        asio::post(*want[k].io, asio::bind_executor(std::move(*want[k].work), runner(self, k, want[k].generation)));
+      else
+        asio::dispatch(*want[k].work, runner(self, k, want[k].generation));
+    } catch (...) {
+      lock.lock();
+      if (dispatch_[k].at == phase::queued && dispatch_[k].generation == want[k].generation) dispatch_[k].at = phase::waiting;
+      lock.unlock();
+      failed = true;
+    }
+  }
+  if (failed) retry_later();
+}
+
+void stream_state::retry_later() noexcept {
+  std::weak_ptr<multi_driver> driver;
+  {
+    std::lock_guard lock(mutex_);
+    if (scheduled_) return;  // a delivery is coming anyway
+    scheduled_ = true;
+    notice_ = false;
+    driver = driver_;
+  }
+  if (const std::shared_ptr<multi_driver> d = driver.lock())
+    if (d->requeue(shared_from_this())) return;
+  bool gone = false;
+  {
+    std::lock_guard lock(mutex_);
+    scheduled_ = false;
+    gone = ended_;
+  }
+  // No driver to wake: until the exchange ends, its end serves again; after, the context is
+  // going (or the session's driver went): what waits is dropped as at shutdown.
+  if (gone) on_dropped();
+}
+
+void stream_state::runner_dropped(kind k, unsigned generation) noexcept {
+  std::optional<pending_operation<fetch_handler>> open;
+  std::optional<pending_operation<read_handler>> other;
+  {
+    std::lock_guard lock(mutex_);
+    if (dispatch_[k].at != phase::queued || dispatch_[k].generation != generation) return;
+    dispatch_[k].at = phase::waiting;
+    if (k == open_kind) open.swap(open_);
+    else other.swap(k == read_kind ? read_ : write_);
+  }
+}
+
+void stream_state::run(kind k, unsigned generation) {
+  std::unique_lock lock(mutex_);
+  if (dispatch_[k].at != phase::queued || dispatch_[k].generation != generation) return;  // stale
+  dispatch_[k].at = phase::waiting;
+  if (k == open_kind) {
+    pending_operation<fetch_handler> op = std::move(*open_);
+    open_.reset();
+    error_code ec;
+    response head;
+    if (aborted_) {
+      ec = asio::error::operation_aborted;
+    } else if (head_) {
+      copy_head(*head_, head);
       const unsigned code = head_->status_code();
-      if (fail_on_error_status_ && code >= 400 && code <= 599) out.open_ec = make_http_status_error(code);
+      if (fail_on_error_status_ && code >= 400 && code <= 599) ec = make_http_status_error(code);
     } else {
-      out.open_ec = end_ec_;
-      out.open_head = final_;
+      ec = end_ec_;
+      copy_head(final_, head);
     }
+    const bool resume_now = take_resume();
+    lock.unlock();
+    if (resume_now) resume();
+    if (op.slot.is_connected()) op.slot.clear();
+    publish_head(false);
+    std::move(op.handler)(ec, std::move(head));
+    return;
   }
-  if (read_ && !open_ && (read_filled_ != 0 || held() != 0 || ended_)) {
-    out.read.swap(read_);
-    if (read_filled_ != 0) {
-      out.read_n = std::exchange(read_filled_, 0);  // written straight into its buffers
+  pending_operation<read_handler> op = std::move(k == read_kind ? *read_ : *write_);
+  (k == read_kind ? read_ : write_).reset();
+  error_code ec;
+  std::size_t n = 0;
+  bool final_head = false;
+  if (k == read_kind) {
+    const std::size_t filled = std::exchange(read_filled_, 0);
+    if (aborted_) {
+      ec = asio::error::operation_aborted;
+    } else if (filled != 0) {
+      n = filled;  // written straight into its buffers
     } else if (held() != 0) {
-      out.read_n = copy_out(read_buffers_.data(), read_buffers_.size());
+      n = copy_out(read_buffers_.data(), read_buffers_.size());
     } else {
-      out.read_ec = end_ec_ ? end_ec_ : error_code(asio::error::eof);
-      out.final_head = !end_ec_;
+      ec = end_ec_ ? end_ec_ : error_code(asio::error::eof);
+      final_head = !end_ec_;
     }
-  }
-  if (write_) {
-    if (const error_code refused = write_refused()) {
-      out.write.swap(write_);
-      out.write_ec = refused;
-    } else if (upload_held() < stream_buffer_limit) {
-      out.write.swap(write_);
-      out.write_n = copy_in(write_buffers_.data(), write_buffers_.size());
+  } else if (!(ec = write_refused())) {
+    try {
+      n = copy_in(write_buffers_.data(), write_buffers_.size());
+    } catch (...) {
+      ec = make_error_code(std::errc::not_enough_memory);  // nothing taken
+      n = 0;
     }
   }
   const bool resume_now = take_resume();
   lock.unlock();
   if (resume_now) resume();
-  const std::shared_ptr<stream_state> self = shared_from_this();
-  if (out.write) complete(std::move(*out.write), post, self, shows::same, out.write_ec, out.write_n);
-  if (out.open) {
-    complete(std::move(*out.open), post, self, shows::opened, out.open_ec, std::move(*out.open_head));
-  }
-  if (out.read) complete(std::move(*out.read), post, self, out.final_head ? shows::final : shows::same, out.read_ec, out.read_n);
+  if (op.slot.is_connected()) op.slot.clear();
+  if (final_head) publish_head(true);
+  std::move(op.handler)(ec, n);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -31,6 +31,12 @@ class byte_ring {
     size_ += n;
   }
 
+  // Room for n more bytes, grown as append() would: appends of n bytes in all then cannot
+  // throw. Throws std::bad_alloc when it cannot grow.
+  void reserve_more(std::size_t n, std::size_t initial = 0) {
+    if (size_ + n > capacity_) grow(std::max({size_ + n, initial, 2 * capacity_}));
+  }
+
   // Moves up to n bytes from the front into `out`; returns how many.
   std::size_t take(char* out, std::size_t n) noexcept {
     n = std::min(n, size_);

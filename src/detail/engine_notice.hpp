@@ -14,6 +14,9 @@ namespace boost_curl::detail {
 class engine_notice {
  public:
   virtual void deliver(bool post) = 0;
+  // The driver shut down with this notice queued: what it was for will never be delivered.
+  // Pending user handlers it holds are destroyed (Asio's rule at shutdown), outside the mutex.
+  virtual void drop() noexcept {}
 
  protected:
   ~engine_notice() = default;

@@ -409,6 +409,15 @@ void multi_driver::notice(std::shared_ptr<engine_notice> n) noexcept {
   notices_ = p;
 }
 
+bool multi_driver::requeue(std::shared_ptr<engine_notice> n) noexcept {
+  std::lock_guard lock(mutex_);
+  if (shut_down_) return false;
+  if (!n->queued_) notice(std::move(n));
+  wait_ready();  // the wait may be down (no transfer left)
+  sockets_.wake();
+  return true;
+}
+
 // Each notice's links are cleared before its deliver() runs: from then on it may be queued
 // again (by a libcurl callback on another thread), and only then.
 void multi_driver::deliver_notices(engine_notice* list, bool post) {
@@ -465,7 +474,7 @@ void multi_driver::after_delivery() {
 // driver's waits are cancelled once none is left (cached connections stay in libcurl's
 // cache and in the epoll set, unwatched). With mutex_ held.
 bool multi_driver::drop_waits_if_idle() {
-  if (shut_down_ || !active_.empty() || !undelivered_.empty()) return false;
+  if (shut_down_ || !active_.empty() || !undelivered_.empty() || notices_) return false;
   if (timer_armed_ && !deadline_wanted_) {
     timer_->cancel();
     timer_armed_ = false;
@@ -581,7 +590,7 @@ void multi_driver::serve_kicks(completions& done) {
 // Never throws: a wait that cannot be armed for lack of memory is armed by the driver's next
 // activity (a start, the timer), and the flag says so truthfully meanwhile.
 void multi_driver::wait_ready() noexcept {
-  if (ready_wait_pending_ || (active_.empty() && undelivered_.empty()) || shut_down_) return;
+  if (ready_wait_pending_ || (active_.empty() && undelivered_.empty() && !notices_) || shut_down_) return;
   const unsigned generation = ++ready_generation_;
   try {
     sockets_.ready_signal().async_wait(socket_registry::descriptor::wait_read,
@@ -817,6 +826,7 @@ void multi_driver::shutdown() {
   while (undelivered) {  // dropped, outside the mutex: the last reference to a stream may go
     engine_notice* next = std::exchange(undelivered->next_notice_, nullptr);
     std::shared_ptr<engine_notice> dropped = std::move(undelivered->queued_);
+    dropped->drop();
     undelivered = next;
   }
   // Asio's rule at shutdown: pending handlers are destroyed, never invoked; and never with

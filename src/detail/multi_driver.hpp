@@ -98,6 +98,10 @@ class multi_driver : public std::enable_shared_from_this<multi_driver> {
   // From a transfer's libcurl callback (mutex_ held): `n` has something for a user, handed
   // over by the entry point that made the libcurl call, once it has released mutex_.
   void notice(std::shared_ptr<engine_notice> n) noexcept;
+  // Queues a notice from outside libcurl's callbacks (mutex_ not held): one that could not
+  // hand its operations over for lack of memory asks to be delivered again at the next
+  // wake-up, which this causes. False when the driver has shut down.
+  bool requeue(std::shared_ptr<engine_notice> n) noexcept;
 
   // active_transfers() without the lock, possibly stale: for choosing a driver.
   std::size_t load() const noexcept { return load_.load(std::memory_order_relaxed); }

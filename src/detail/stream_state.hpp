@@ -10,7 +10,7 @@
 // bytes under this mutex only, and resumes the transfer (driver's mutex) after releasing it.
 // A pending operation is never completed from inside libcurl: the callback leaves a notice
 // that the driver delivers (deliver()) once it has released its mutex. No user code runs
-// under either mutex.
+// under either mutex. Completing never loses an operation for lack of memory (see kind).
 
 #include "body_sink.hpp"
 #include "byte_ring.hpp"
@@ -34,13 +34,10 @@ class stream_state final : public body_sink, public std::enable_shared_from_this
   void read(pending_operation<read_handler>&& op, const boost::asio::mutable_buffer* buffers, std::size_t count);
   void write(pending_operation<read_handler>&& op, const boost::asio::const_buffer* buffers, std::size_t count);
   void finish_body();
-  void abort();
+  void abort() noexcept;
   bool in_use() const noexcept;
   bool reuse() noexcept;  // ready for another exchange, if this one is over
   const response& user_head() const noexcept { return user_head_; }
-  // On the user's executor, just before a handler: head() becomes the open's head, or the
-  // final response's.
-  void publish_head(bool final);
 
   // body_sink (driver's mutex held)
   bool take_notice() noexcept override;
@@ -52,18 +49,35 @@ class stream_state final : public body_sink, public std::enable_shared_from_this
 
   // engine_notice: what a libcurl callback left for a pending operation (driver's mutex released).
   void deliver(bool post) override;
+  void drop() noexcept override { on_dropped(); }
   // The engine's completion of the exchange.
   void on_end(error_code ec, response r);
   // The engine dropped the exchange without completing it (the context shut down): pending
   // operations are destroyed, as Asio does with every pending handler then.
   void on_dropped() noexcept;
 
+  // The three kinds of pending operation, and how one is handed to its handler's executor:
+  // the operation stays here, and a small runner (naming it) is posted or dispatched; the
+  // runner takes it, with its result, when it runs (run()). Queueing the runner is the only
+  // step that may fail for lack of memory, and then nothing is lost: the operation is still
+  // here, asked again at the driver's next wake-up (retry_later()).
+  enum kind : unsigned char { open_kind, read_kind, write_kind };
+  void run(kind k, unsigned generation);
+  void runner_dropped(kind k, unsigned generation) noexcept;
+
  private:
-  struct outcome;  // what one serve() completes, delivered after the mutex is released
+  enum class phase : unsigned char { waiting, queued };
+  struct dispatch_state {
+    phase at = phase::waiting;
+    unsigned generation = 0;  // names one queueing: a runner of an earlier one is stale
+  };
 
   std::size_t held() const noexcept { return buffer_.size(); }
   void schedule() noexcept;  // mutex_ held: a delivery is wanted (take_notice(), then deliver())
-  void serve(std::unique_lock<std::mutex>& lock, bool post);  // completes what can be, unlocks
+  bool ready(kind k) const;   // mutex_ held: the operation of kind k can complete now
+  void serve(std::unique_lock<std::mutex>& lock, bool post) noexcept;  // queues what can complete, unlocks
+  void retry_later() noexcept;  // a runner could not be queued: the driver's next wake-up serves again
+  void publish_head(bool final) noexcept;  // on the user's executor, just before a handler
   std::size_t copy_out(const boost::asio::mutable_buffer* buffers, std::size_t count);
   std::size_t place(const char* data, std::size_t n) noexcept;  // into the pending read's buffers
   std::size_t upload_held() const noexcept { return upload_.size(); }
@@ -91,6 +105,7 @@ class stream_state final : public body_sink, public std::enable_shared_from_this
   std::optional<pending_operation<read_handler>> read_;
   boost::container::small_vector<boost::asio::mutable_buffer, 8> read_buffers_;
   std::size_t read_filled_ = 0;  // bytes the write callback put straight into them
+  dispatch_state dispatch_[3];
 
   // A request::streamed_body: what the writer gave and libcurl has not taken yet (bounded
   // like the body read), and whether the writer said it is all.
