@@ -15,6 +15,7 @@
 // Its own program: it replaces the global operator new.
 
 #define BOOST_TEST_MODULE boost_curl_allocation_failure
+#include "fail_each_allocation.hpp"
 #include "test_support.hpp"
 
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -80,71 +81,19 @@ void arm(long n) {
 }
 void disarm() { countdown = -1; }
 
-using handler = std::function<void(error_code, response)>;
-
-struct outcome {
-  std::size_t succeeded = 0, failed = 0, threw = 0, escaped = 0;
-  long reached = 0;  // the first N whose failure was never reached
+// The global operator new's failure (this thread only), for fail_each_allocation.
+struct new_failure {
+  static void arm(long n) { ::arm(n); }
+  static void disarm() { ::disarm(); }
+  static bool fired() { return ::fired; }
 };
 
-// Runs `attempt(ctx, handler)` armed for N = 1, 2, ... (one context per N when `fresh`, else one
-// for all), runs the context unarmed, and checks each as the file's comment says.
+using handler = attempt_handler;
+using outcome = failure_outcome;
+
 outcome fail_each_allocation(tools::loopback_origin& origin, bool fresh,
                              const std::function<void(asio::io_context&, handler)>& attempt, bool while_running = false) {
-  outcome out;
-  std::optional<asio::io_context> shared;
-  if (!fresh) {
-    shared.emplace();
-    fetch_result warm = fetch(*shared, request(origin.url("/bytes/1000")));
-    BOOST_TEST_REQUIRE(!warm.ec);
-  }
-  for (long n = 1; n <= 100000; ++n) {
-    std::optional<asio::io_context> own;
-    asio::io_context& ctx = fresh ? own.emplace() : *shared;
-    fetch_result r;
-    bool threw = false;
-    arm(n);
-    try {
-      attempt(ctx, record(r));
-    } catch (const std::bad_alloc&) {
-      threw = true;
-    }
-    bool escaped = false;
-    if (while_running && !fired) {
-      // Still armed while the engine's handlers run on this thread: an exception escaping
-      // run() is Asio's way to report it; the context is then run again.
-      try {
-        ctx.restart();
-        ctx.run_for(run_limit);
-      } catch (const std::bad_alloc&) {
-        escaped = true;
-      }
-    }
-    const bool reached = fired;
-    disarm();
-    run_bounded(ctx);
-    if (escaped) ++out.escaped;
-    BOOST_TEST_REQUIRE(r.calls == (threw ? 0 : 1), "N=" << n << ": completed " << r.calls << " times");
-    if (!threw) BOOST_TEST_REQUIRE((!r.ec || !r.resp.error_message.empty()), "N=" << n << ": an error without a message");
-    threw ? ++out.threw : r.ec ? ++out.failed : ++out.succeeded;
-    fetch_result after = fetch(ctx, request(origin.url("/bytes/1000")));
-    BOOST_TEST_REQUIRE(!after.ec, "N=" << n << ": the next fetch failed: " << after.resp.error_message);
-    BOOST_TEST_REQUIRE(after.resp.body.size() == 1000u);
-    BOOST_TEST_REQUIRE(asio::use_service<curl_service>(ctx).active_transfers() == 0u);
-    if (!reached) {
-      out.reached = n;
-      break;
-    }
-  }
-  BOOST_TEST(out.reached > 1);
-  return out;
-}
-
-void report(const char* what, const outcome& o) {
-  BOOST_TEST_MESSAGE(what << ": every N up to " << o.reached << " (the first never reached): " << o.succeeded
-                          << " completed normally, " << o.failed << " completed with an error, " << o.threw
-                          << " threw std::bad_alloc from the initiating call"
-                          << (o.escaped ? ", " + std::to_string(o.escaped) + " let it escape from run()" : std::string()));
+  return test::fail_each_allocation<new_failure>(origin, fresh, attempt, while_running);
 }
 
 outcome plain_fetch(bool fresh, bool while_running = false) {

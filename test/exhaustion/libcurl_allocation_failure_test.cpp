@@ -12,6 +12,7 @@
 // Its own program: the allocator must be in place before libcurl's first use.
 
 #define BOOST_TEST_MODULE boost_curl_libcurl_allocation_failure
+#include "fail_each_allocation.hpp"
 #include "test_support.hpp"
 
 #include <curl/curl.h>
@@ -72,56 +73,19 @@ void arm(long n) {
 }
 void disarm() { countdown = -1; }
 
-using handler = std::function<void(error_code, response)>;
-
-struct outcome {
-  std::size_t succeeded = 0, failed = 0, threw = 0;
-  long reached = 0;  // the first N whose failure was never reached
+// libcurl's allocator's failure, for fail_each_allocation: armed while the context runs too.
+struct curl_failure {
+  static void arm(long n) { ::arm(n); }
+  static void disarm() { ::disarm(); }
+  static bool fired() { return ::fired; }
 };
 
-// Runs `attempt(ctx, handler)` for N = 1, 2, ... (one context per N when `fresh`, else one for
-// all) and checks each as the file's comment says.
+using handler = attempt_handler;
+using outcome = failure_outcome;
+
 outcome fail_each_allocation(tools::loopback_origin& origin, bool fresh,
                              const std::function<void(asio::io_context&, handler)>& attempt) {
-  outcome out;
-  std::optional<asio::io_context> shared;
-  if (!fresh) {
-    shared.emplace();
-    fetch_result warm = fetch(*shared, request(origin.url("/bytes/1000")));  // pools and a connection
-    BOOST_TEST_REQUIRE(!warm.ec);
-  }
-  for (long n = 1; n <= 100000; ++n) {
-    std::optional<asio::io_context> own;
-    asio::io_context& ctx = fresh ? own.emplace() : *shared;
-    fetch_result r;
-    bool threw = false;
-    arm(n);
-    try {
-      attempt(ctx, record(r));
-    } catch (const std::bad_alloc&) {
-      threw = true;
-    }
-    run_bounded(ctx);
-    disarm();
-    BOOST_TEST_REQUIRE(r.calls == (threw ? 0 : 1), "N=" << n << ": completed " << r.calls << " times");
-    if (!threw) BOOST_TEST_REQUIRE((!r.ec || !r.resp.error_message.empty()), "N=" << n << ": an error without a message");
-    threw ? ++out.threw : r.ec ? ++out.failed : ++out.succeeded;
-    fetch_result after = fetch(ctx, request(origin.url("/bytes/1000")));
-    BOOST_TEST_REQUIRE(!after.ec, "N=" << n << ": the next fetch failed: " << after.resp.error_message);
-    BOOST_TEST_REQUIRE(after.resp.body.size() == 1000u);
-    if (!fired) {
-      out.reached = n;
-      break;
-    }
-  }
-  BOOST_TEST(out.reached > 0);
-  return out;
-}
-
-void report(const char* what, const outcome& o) {
-  BOOST_TEST_MESSAGE(what << ": every N up to " << o.reached << " (the first never reached): " << o.succeeded
-                          << " fetches succeeded anyway, " << o.failed << " completed with an error, " << o.threw
-                          << " threw std::bad_alloc from the initiating call");
+  return test::fail_each_allocation<curl_failure>(origin, fresh, attempt, true);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <boost/container/small_vector.hpp>
 
 #include <memory>
+#include <type_traits>
 #include <utility>
 
 namespace boost_curl {
@@ -55,43 +56,27 @@ class stream_open_initiation {
   std::shared_ptr<session_state> session_;
 };
 
-class stream_read_initiation {
+// async_read_some (Buffer: mutable_buffer) and async_write_some (const_buffer): the buffer
+// sequence flattened, the handler erased.
+template <class Buffer>
+class stream_transfer_initiation {
  public:
   using executor_type = boost::asio::any_io_executor;
-  stream_read_initiation(executor_type ex, std::shared_ptr<stream_state> state)
+  stream_transfer_initiation(executor_type ex, std::shared_ptr<stream_state> state)
       : ex_(std::move(ex)), state_(std::move(state)) {}
   executor_type get_executor() const noexcept { return ex_; }
 
-  template <class Handler, class MutableBufferSequence>
-  void operator()(Handler&& handler, const MutableBufferSequence& buffers) const {
-    boost::container::small_vector<boost::asio::mutable_buffer, 8> list;
+  template <class Handler, class BufferSequence>
+  void operator()(Handler&& handler, const BufferSequence& buffers) const {
+    boost::container::small_vector<Buffer, 8> list;
     for (auto it = boost::asio::buffer_sequence_begin(buffers), end = boost::asio::buffer_sequence_end(buffers);
          it != end; ++it)
-      list.push_back(boost::asio::mutable_buffer(*it));
-    stream_read(state_, make_pending<read_signature>(std::forward<Handler>(handler), ex_, state_), list.data(),
-                list.size());
-  }
-
- private:
-  executor_type ex_;
-  std::shared_ptr<stream_state> state_;
-};
-
-class stream_write_initiation {
- public:
-  using executor_type = boost::asio::any_io_executor;
-  stream_write_initiation(executor_type ex, std::shared_ptr<stream_state> state)
-      : ex_(std::move(ex)), state_(std::move(state)) {}
-  executor_type get_executor() const noexcept { return ex_; }
-
-  template <class Handler, class ConstBufferSequence>
-  void operator()(Handler&& handler, const ConstBufferSequence& buffers) const {
-    boost::container::small_vector<boost::asio::const_buffer, 8> list;
-    for (auto it = boost::asio::buffer_sequence_begin(buffers), end = boost::asio::buffer_sequence_end(buffers);
-         it != end; ++it)
-      list.push_back(boost::asio::const_buffer(*it));
-    stream_write(state_, make_pending<read_signature>(std::forward<Handler>(handler), ex_, state_), list.data(),
-                 list.size());
+      list.push_back(Buffer(*it));
+    auto op = make_pending<read_signature>(std::forward<Handler>(handler), ex_, state_);
+    if constexpr (std::is_same_v<Buffer, boost::asio::mutable_buffer>)
+      stream_read(state_, std::move(op), list.data(), list.size());
+    else
+      stream_write(state_, std::move(op), list.data(), list.size());
   }
 
  private:
@@ -104,7 +89,7 @@ class stream_write_initiation {
 template <class ConstBufferSequence, BOOST_ASIO_COMPLETION_TOKEN_FOR(detail::read_signature) CompletionToken>
 auto stream::async_write_some(const ConstBufferSequence& buffers, CompletionToken&& token) {
   return boost::asio::async_initiate<CompletionToken, detail::read_signature>(
-      detail::stream_write_initiation(executor_, state_), token, buffers);
+      detail::stream_transfer_initiation<boost::asio::const_buffer>(executor_, state_), token, buffers);
 }
 
 template <BOOST_ASIO_COMPLETION_TOKEN_FOR(detail::fetch_signature) CompletionToken>
@@ -116,7 +101,7 @@ auto stream::async_open(request req, CompletionToken&& token) {
 template <class MutableBufferSequence, BOOST_ASIO_COMPLETION_TOKEN_FOR(detail::read_signature) CompletionToken>
 auto stream::async_read_some(const MutableBufferSequence& buffers, CompletionToken&& token) {
   return boost::asio::async_initiate<CompletionToken, detail::read_signature>(
-      detail::stream_read_initiation(executor_, state_), token, buffers);
+      detail::stream_transfer_initiation<boost::asio::mutable_buffer>(executor_, state_), token, buffers);
 }
 
 }  // namespace boost_curl
