@@ -1,7 +1,9 @@
-// A multipart upload of a file (read from disk while it is sent, never loaded whole), with a
-// form field and an in-memory part beside it.
+// Two uploads of a file, each read from disk while it is sent (never loaded whole): a
+// multipart form (the file, a field and an in-memory part), then the file alone as a PUT body
+// (request::set_body_file, its size as Content-Length).
 // usage: example_upload [FILE]   (default: a file made for the occasion; the embedded origin's
-// /multipart route answers with the size and SHA-256 of every part it received)
+// /multipart route answers with the size and SHA-256 of every part it received, /hash with
+// those of the whole body)
 
 #include <boost_curl.hpp>
 #include <origin/loopback_origin.hpp>
@@ -43,7 +45,20 @@ int main(int argc, char** argv) {
       return;
     }
     std::cout << "the server received:\n" << r.body;
-    status = r.body.find("complete") != std::string::npos ? 0 : 1;
+    if (r.body.find("complete") == std::string::npos) return;
+
+    // The same file as the whole body of a PUT.
+    boost_curl::request put(origin.url("/hash"));
+    put.method = boost_curl::http::verb::put;
+    put.set_body_file(file);
+    boost_curl::async_fetch(ctx, std::move(put), [&](boost_curl::error_code ec2, boost_curl::response r2) {
+      if (ec2) {
+        std::cerr << "PUT failed: " << ec2.message() << " (" << r2.error_message << ")\n";
+        return;
+      }
+      std::cout << "PUT " << std::filesystem::file_size(file) << " bytes; the server received: " << r2.body << "\n";
+      status = r2.body.rfind("size=" + std::to_string(std::filesystem::file_size(file)) + " ", 0) == 0 ? 0 : 1;
+    });
   });
   ctx.run();
   if (made) std::filesystem::remove(file);
