@@ -34,7 +34,11 @@ class session;
     longer watched, so a paused stream costs no CPU) and resumed once a read has taken half of
     it. libcurl itself keeps the bytes of the write it was paused in: at most 16 KiB, or with
     `decompress` the decoded output of one received buffer, which the stream limits to 1 KiB
-    of input (so at most about 1 MiB of output even from a gzip bomb).
+    of input (so at most about 1 MiB of output even from a gzip bomb). Over HTTP/2 the bound
+    is libcurl's, not ours: libcurl 7.88 opens a 32 MiB flow-control window per stream and
+    closes it on pause, so what the server sent within the window (up to 32 MiB) waits in
+    libcurl's memory; other streams on the connection go on. Ask for `http_version::http1_1`
+    where a stream must stay within about 1 MiB.
 
     `max_body_size` does not apply (what the stream holds is bounded anyway). The request's
     `timeout` covers the whole exchange, paused time included: leave it 0 for long streams.

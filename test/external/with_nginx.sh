@@ -16,6 +16,8 @@ mkdir -p "$dir/www" "$dir/logs"
 chmod 755 "$dir" "$dir/www"  # nginx workers run as an unprivileged user when started as root
 head -c 100 /dev/zero | tr '\0' 'a' >"$dir/www/100b"
 head -c 1048576 /dev/urandom >"$dir/www/1m"
+head -c 16777216 /dev/urandom >"$dir/www/16m"
+export BOOST_CURL_NGINX_WWW=$dir/www
 chmod 644 "$dir/www/"*
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dir/key.pem" -out "$dir/cert.pem" -days 2 \
   -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost" 2>/dev/null
