@@ -66,8 +66,8 @@ void curl_service::start(const asio::any_io_executor& io_executor, asio::any_com
     return;
   }
   // After shutdown the handler is dropped, like Asio's own objects do.
-  pool_->start(detail::fetch_start{io_executor, std::move(handler_work), std::move(req), std::move(handler),
-                                   std::move(session), std::move(sink)});
+  pool_->start(io_executor, std::move(handler_work), std::move(req), std::move(handler), std::move(session),
+               std::move(sink));
 }
 
 namespace detail {

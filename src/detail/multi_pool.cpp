@@ -1,14 +1,17 @@
 #include "multi_pool.hpp"
 
 namespace boost_curl::detail {
+namespace asio = boost::asio;
 
 multi_pool::multi_pool(const engine_executor& executor) : engine_executor_(executor), admission_(*this, executor) {}
 
-void multi_pool::start(fetch_start&& f) {
-  if (admission_.limited()) return admission_.submit(std::move(f));
+void multi_pool::start(const asio::any_io_executor& io_executor, asio::any_completion_executor work, request&& req,
+                       fetch_handler&& handler, std::shared_ptr<session_state> session, std::shared_ptr<body_sink> sink) {
+  if (admission_.limited())
+    return admission_.submit(fetch_start{io_executor, std::move(work), std::move(req), std::move(handler),
+                                         std::move(session), std::move(sink)});
   if (multi_driver* d = pick())
-    d->start(f.io_executor, std::move(f.work), std::move(f.req), std::move(f.handler), std::move(f.session),
-             std::move(f.sink));
+    d->start(io_executor, std::move(work), std::move(req), std::move(handler), std::move(session), std::move(sink));
 }
 
 void multi_pool::release(std::unique_ptr<admission_ticket> ticket) { admission_.release(std::move(ticket)); }

@@ -46,7 +46,10 @@ class multi_pool {
   }
 
   // Starts a fetch, through the admission caps when there are any.
-  void start(fetch_start&& f);
+  // Passed through by reference: the request is moved once, into its transfer (a fetch_start,
+  // which owns one, is made only when the admission queue may keep it).
+  void start(const boost::asio::any_io_executor& io_executor, boost::asio::any_completion_executor work, request&& req,
+             fetch_handler&& handler, std::shared_ptr<session_state> session, std::shared_ptr<body_sink> sink);
   // A transfer that counted against the caps finished.
   void release(std::unique_ptr<admission_ticket> ticket);
   void set_limits(std::size_t total, std::size_t per_host);

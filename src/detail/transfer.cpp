@@ -237,7 +237,7 @@ error_code transfer::reset_for_hop() {
   error_buffer_[0] = '\0';
   // libcurl keeps authentication state in the easy handle across transfers (the scheme a
   // server made it pick, a failed attempt): with other credentials, or none, start afresh.
-  if (applied_.auth && applied_.auth != request_.auth) needs_reset_ = true;
+  if (applied_.auth && applied_.auth != request_->auth) needs_reset_ = true;
   // Uncommon options are not tracked one by one: a handle that had any starts afresh.
   if (std::exchange(uncommon_used_, false)) needs_reset_ = true;
   if (needs_reset_) {
@@ -259,21 +259,21 @@ error_code transfer::reset_for_hop() {
 }
 
 error_code transfer::prepare(request&& req, bool keep_hops, std::shared_ptr<body_sink> sink) {
-  request_ = std::move(req);
+  request_.emplace(std::move(req));  // constructed in place: cheaper than a move-assignment of every field
   sink_ = std::move(sink);
   head_sent_ = false;
   progress_.reset();
-  if (request_.on_progress) progress_ = std::make_shared<progress_relay>(request_.on_progress);
+  if (request_->on_progress) progress_ = std::make_shared<progress_relay>(request_->on_progress);
   history_.clear();
   hop_requests_.clear();
   keep_hops_ = keep_hops;
   credentials_dropped_ = false;
   sent_earlier_hop_ = false;
   first_origin_.clear();
-  deadline_ = request_.timeout.count() > 0 ? std::chrono::steady_clock::now() + request_.timeout
+  deadline_ = request_->timeout.count() > 0 ? std::chrono::steady_clock::now() + request_->timeout
                                            : std::chrono::steady_clock::time_point{};
-  max_body_ = sink_ ? 0 : request_.max_body_size;
-  decompressing_ = request_.decompress;
+  max_body_ = sink_ ? 0 : request_->max_body_size;
+  decompressing_ = request_->decompress;
   socket_errno = 0;
   error_code ec = reset_for_hop();
   if (!ec) ec = apply();
@@ -292,7 +292,7 @@ error_code transfer::refuse(const char* why) {
 error_code transfer::apply() {
   CURL* h = easy_.get();
   applied_options& was = applied_;
-  const request& req = request_;
+  const request& req = *request_;
   option_setter set{h};
   auto set_string = [&set](CURLoption opt, std::string& current, const std::string& wanted, const char* when_empty) {
     if (current == wanted) return;
@@ -376,7 +376,7 @@ error_code transfer::apply() {
 // Method and body: a string body libcurl reads in place from request_, or a MIME body.
 error_code transfer::apply_body(option_setter& set) {
   applied_options& was = applied_;
-  const request& req = request_;
+  const request& req = *request_;
   if (req.method == http::verb::unknown && req.custom_method.empty())
     return refuse("the request method is http::verb::unknown");
   if (!req.custom_method.empty() && !valid_method(req.custom_method))
@@ -486,7 +486,7 @@ error_code transfer::apply_body(option_setter& set) {
 
 std::size_t transfer::on_read(char* data, std::size_t size, std::size_t count, void* self) noexcept {
   auto* t = static_cast<transfer*>(self);
-  if (t->sink_ && t->request_.streamed_body) {
+  if (t->sink_ && t->request_->streamed_body) {
     const std::size_t n = t->sink_->read(data, size * count);
     t->notify_driver(t->sink_);
     return n;
@@ -516,7 +516,7 @@ int transfer::on_progress(void* self, curl_off_t dltotal, curl_off_t dlnow, curl
 // trip) and a form Content-Type on string bodies.
 error_code transfer::apply_fields(option_setter& set) {
   applied_options& was = applied_;
-  const request& req = request_;
+  const request& req = *request_;
   const bool sends_body = was.sends_body;
   curl_slist* list = nullptr;
   bool ok = true;
@@ -564,7 +564,7 @@ error_code transfer::apply_fields(option_setter& set) {
 // the URL's host instead, so they go out once.
 error_code transfer::apply_auth_and_cookies(option_setter& set) {
   applied_options& was = applied_;
-  const request& req = request_;
+  const request& req = *request_;
   if (was.auth != req.auth) {
     if (!req.auth) {
       set(CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));  // libcurl's default
@@ -678,7 +678,7 @@ std::string resolve_as_connect_to(std::string_view entry) {
 // hatch. Not tracked one by one: a handle that had any is reset before its next request
 // (reset_for_hop), so here they are only set when asked for, on a handle in libcurl's defaults.
 error_code transfer::apply_uncommon(option_setter& set) {
-  const request& req = request_;
+  const request& req = *request_;
   bool used = false;
   auto string = [&](CURLoption opt, const std::string& v) {
     if (v.empty()) return;
@@ -844,7 +844,7 @@ std::size_t transfer::on_header(char* data, std::size_t size, std::size_t count,
   if (t->sink_ && !t->head_sent_ && (n == 2 || n == 1) && (data[0] == '\r' || data[0] == '\n')) {
     long code = 0;
     curl_easy_getinfo(t->easy_.get(), CURLINFO_RESPONSE_CODE, &code);
-    const bool challenged = (code == 401 && t->request_.auth) || code == 407;
+    const bool challenged = (code == 401 && t->request_->auth) || code == 407;
     if (code >= 200 && !challenged) t->send_head();
   }
   return n;
@@ -853,7 +853,7 @@ std::size_t transfer::on_header(char* data, std::size_t size, std::size_t count,
 // Decided from the header block: libcurl works out CURLINFO_REDIRECT_URL only once the hop is
 // done, and the sink must know at the hop's first body byte.
 bool transfer::hop_is_followed_redirect() {
-  const request& req = request_;
+  const request& req = *request_;
   if (!req.follow_redirects) return false;
   long code = 0;
   curl_easy_getinfo(easy_.get(), CURLINFO_RESPONSE_CODE, &code);
@@ -876,7 +876,7 @@ bool transfer::send_head() noexcept {
   response head;
   try {
     read_info(head);
-    if (head.effective_url.empty()) head.effective_url = request_.url;
+    if (head.effective_url.empty()) head.effective_url = request_->url;
     head.headers = response_headers(std::string(header_block_));
   } catch (...) {
     // Out of memory (in a libcurl callback): the head goes with what it has, not never.
@@ -942,7 +942,7 @@ void transfer::read_info(response& r) {
   r.status = static_cast<http::status>(code);
   char* url = nullptr;
   // Left empty when it is the request's URL (most often): complete() moves that in.
-  if (curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK && url && request_.url != url)
+  if (curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK && url && request_->url != url)
     r.effective_url = url;
   long version = 0;
   curl_easy_getinfo(h, CURLINFO_HTTP_VERSION, &version);
@@ -961,7 +961,7 @@ void transfer::read_info(response& r) {
 }
 
 bool transfer::follow_redirect(error_code& ec) {
-  request& req = request_;
+  request& req = *request_;
   if (!req.follow_redirects) return false;
   const unsigned code = response_.status_code();
   if (code != 301 && code != 302 && code != 303 && code != 307 && code != 308) return false;
@@ -1025,8 +1025,8 @@ bool transfer::follow_redirect(error_code& ec) {
 
 void transfer::complete(error_code& ec) {
   response& r = response_;
-  if (r.effective_url.empty()) r.effective_url = keep_hops_ ? request_.url : std::move(request_.url);
-  if (!ec && request_.fail_on_error_status && r.status_code() >= 400 && r.status_code() <= 599) {
+  if (r.effective_url.empty()) r.effective_url = keep_hops_ ? request_->url : std::move(request_->url);
+  if (!ec && request_->fail_on_error_status && r.status_code() >= 400 && r.status_code() <= 599) {
     ec = make_http_status_error(r.status_code());
     r.error_message = ec.message();
   }
@@ -1036,7 +1036,7 @@ void transfer::complete(error_code& ec) {
     r.history = std::move(history_);
     history_.clear();
   }
-  if (keep_hops_) hop_requests_.push_back(std::move(request_));
+  if (keep_hops_) hop_requests_.push_back(std::move(*request_));
   release_request();
 }
 
@@ -1049,7 +1049,7 @@ void transfer::release_request() noexcept {
   header_list_.reset();
   connect_to_list_.reset();
   mime_.reset();
-  request_ = request{};
+  request_.reset();
 }
 
 }  // namespace boost_curl::detail

@@ -174,7 +174,7 @@ class transfer {
   applied_options applied_;
   bool needs_reset_ = false;  // a failed prepare left options unknown: start from scratch
   std::string default_ca_file_;  // libcurl's built-in CA bundle, restored when ca_file is cleared
-  request request_;              // the current hop's request; libcurl reads its body in place
+  std::optional<request> request_;  // the current hop's request (libcurl reads its body in place); none when idle
   slist_ptr header_list_;
   slist_ptr connect_to_list_;
   mime_ptr mime_;

@@ -23,8 +23,16 @@ class fetch_initiation {
       : ex_(std::move(ex)), session_(std::move(session)) {}
   executor_type get_executor() const noexcept { return ex_; }
 
+  // The request by rvalue reference: moved once, into its transfer (a by-value parameter
+  // would add a move of every field). A token that passes its stored request as an lvalue
+  // gets the copy a by-value parameter would have made.
   template <class Handler>
-  void operator()(Handler&& handler, request req) const {
+  void operator()(Handler&& handler, const request& req) const {
+    (*this)(std::forward<Handler>(handler), request(req));
+  }
+
+  template <class Handler>
+  void operator()(Handler&& handler, request&& req) const {
     // Computed here, where the handler's type is still known, so the tracked executor is
     // small enough for any_completion_executor's inline buffer in the common cases.
     boost::asio::any_completion_executor work =
