@@ -256,9 +256,7 @@ outcome stream_exchange(phase armed, std::size_t body_size) {
     if (escaped) ++out.escaped;
     const bool failed = threw || open_ec || (opened && read_ec != asio::error::eof);
     threw ? ++out.threw : failed ? ++out.failed : ++out.succeeded;
-    fetch_result after = fetch(ctx, request(origin.url("/bytes/1000")));
-    BOOST_TEST_REQUIRE(!after.ec, "N=" << n << ": the next fetch failed: " << after.resp.error_message);
-    BOOST_TEST_REQUIRE(asio::use_service<curl_service>(ctx).active_transfers() == 0u);
+    require_serves_again(ctx, origin, n);
     if (!fired) {
       out.reached = n;
       break;

@@ -26,6 +26,14 @@ struct failure_outcome {
   long reached = 0;  // the first N whose failure was never reached
 };
 
+// After the Nth attempt: the same context serves a fetch, and holds no transfer.
+inline void require_serves_again(asio::io_context& ctx, tools::loopback_origin& origin, long n) {
+  fetch_result after = fetch(ctx, request(origin.url("/bytes/1000")));
+  BOOST_TEST_REQUIRE(!after.ec, "N=" << n << ": the next fetch failed: " << after.resp.error_message);
+  BOOST_TEST_REQUIRE(after.resp.body.size() == 1000u);
+  BOOST_TEST_REQUIRE(asio::use_service<curl_service>(ctx).active_transfers() == 0u);
+}
+
 // `while_running`: still armed while the context runs the engine's handlers (on this thread).
 // An exception escaping run() is Asio's way to report one from a handler: counted, and the
 // context is run again unarmed.
@@ -67,10 +75,7 @@ failure_outcome fail_each_allocation(tools::loopback_origin& origin, bool fresh,
     BOOST_TEST_REQUIRE(r.calls == (threw ? 0 : 1), "N=" << n << ": completed " << r.calls << " times");
     if (!threw) BOOST_TEST_REQUIRE((!r.ec || !r.resp.error_message.empty()), "N=" << n << ": an error without a message");
     threw ? ++out.threw : r.ec ? ++out.failed : ++out.succeeded;
-    fetch_result after = fetch(ctx, request(origin.url("/bytes/1000")));
-    BOOST_TEST_REQUIRE(!after.ec, "N=" << n << ": the next fetch failed: " << after.resp.error_message);
-    BOOST_TEST_REQUIRE(after.resp.body.size() == 1000u);
-    BOOST_TEST_REQUIRE(asio::use_service<curl_service>(ctx).active_transfers() == 0u);
+    require_serves_again(ctx, origin, n);
     if (!reached) {
       out.reached = n;
       break;
