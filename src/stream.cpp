@@ -449,18 +449,20 @@ void stream_state::serve(std::unique_lock<std::mutex>& lock, bool post) noexcept
     std::optional<asio::any_completion_executor> work;
     std::optional<asio::any_io_executor> io;
   } want[3];
+  // The executors the runner goes through (copies: the operation keeps its own until it runs);
+  // the I/O executor only to post through.
+  auto executors_of = [post](const auto& op, wanted& w) {
+    w.work.emplace(op.work);
+    if (post) w.io.emplace(op.io);
+  };
   bool failed = false;
   for (const kind k : {open_kind, read_kind, write_kind}) {
     if (dispatch_[k].at != phase::waiting || !ready(k)) continue;
     try {
-      if (k == open_kind) {
-        want[k].work.emplace(open_->work);
-        want[k].io.emplace(open_->io);
-      } else {
-        const pending_operation<read_handler>& op = k == read_kind ? *read_ : *write_;
-        want[k].work.emplace(op.work);
-        want[k].io.emplace(op.io);
-      }
+      if (k == open_kind)
+        executors_of(*open_, want[k]);
+      else
+        executors_of(k == read_kind ? *read_ : *write_, want[k]);
     } catch (...) {
       failed = true;
       continue;

@@ -396,8 +396,7 @@ void multi_driver::keep_undelivered(std::unique_ptr<completion> c) noexcept {
       dropped.push(std::move(c));
     } else {
       undelivered_.push(std::move(c));
-      wait_ready();  // the wait may be down (no transfer left): the next wake-up delivers it
-      sockets_.wake();
+      wake_soon();
     }
   }
 }
@@ -413,9 +412,15 @@ bool multi_driver::requeue(std::shared_ptr<engine_notice> n) noexcept {
   std::lock_guard lock(mutex_);
   if (shut_down_) return false;
   if (!n->queued_) notice(std::move(n));
-  wait_ready();  // the wait may be down (no transfer left)
-  sockets_.wake();
+  wake_soon();
   return true;
+}
+
+// What waits to be retried (undelivered completions, requeued notices) is served at the next
+// wake-up: the wait is armed again if it was down (no transfer left), and the set is woken.
+void multi_driver::wake_soon() noexcept {
+  wait_ready();
+  sockets_.wake();
 }
 
 // Each notice's links are cleared before its deliver() runs: from then on it may be queued

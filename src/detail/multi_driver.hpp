@@ -138,6 +138,7 @@ class multi_driver : public std::enable_shared_from_this<multi_driver> {
   void arm_timer(std::chrono::steady_clock::time_point deadline);
   void watch_deadline(std::chrono::steady_clock::time_point deadline);
   void wait_ready() noexcept;
+  void wake_soon() noexcept;
   bool drop_waits_if_idle();
   std::unique_ptr<transfer> acquire(session_state* session);
   void release(std::unique_ptr<transfer> t);

@@ -75,39 +75,30 @@ using namespace boost_curl::test;
 
 namespace {
 
-void arm(long n) {
-  fired = false;
-  countdown = n;
-}
-void disarm() { countdown = -1; }
-
 // The global operator new's failure (this thread only), for fail_each_allocation.
 struct new_failure {
-  static void arm(long n) { ::arm(n); }
-  static void disarm() { ::disarm(); }
-  static bool fired() { return ::fired; }
+  static void arm(long n) {
+    fired = false;
+    countdown = n;
+  }
+  static void disarm() { countdown = -1; }
+  static bool reached() { return fired; }
 };
+void arm(long n) { new_failure::arm(n); }
+void disarm() { new_failure::disarm(); }
 
-using handler = attempt_handler;
-using outcome = failure_outcome;
-
-outcome fail_each_allocation(tools::loopback_origin& origin, bool fresh,
-                             const std::function<void(asio::io_context&, handler)>& attempt, bool while_running = false) {
-  return test::fail_each_allocation<new_failure>(origin, fresh, attempt, while_running);
-}
-
-outcome plain_fetch(bool fresh, bool while_running = false) {
+failure_outcome plain_fetch(bool fresh, armed how = armed::around_the_call) {
   tools::loopback_origin origin;
   const std::string url = origin.url("/bytes/1000");
-  return fail_each_allocation(
-      origin, fresh, [&](asio::io_context& ctx, handler h) { async_fetch(ctx, request(url), std::move(h)); },
-      while_running);
+  return fail_each_allocation<new_failure>(
+      origin, fresh, [&](asio::io_context& ctx, attempt_handler h) { async_fetch(ctx, request(url), std::move(h)); },
+      how);
 }
 
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(fetch_on_a_fresh_context) {
-  const outcome o = plain_fetch(true);
+  const failure_outcome o = plain_fetch(true);
   report("fresh context", o);
   BOOST_TEST(o.threw > 0u);
 }
@@ -116,17 +107,17 @@ BOOST_AUTO_TEST_CASE(fetch_on_a_warm_context) { report("warm context", plain_fet
 
 // Armed from the initiating call to the completion: the engine's own handlers allocate too.
 BOOST_AUTO_TEST_CASE(fetch_armed_until_it_completes) {
-  report("fresh context, armed while running", plain_fetch(true, true));
-  report("warm context, armed while running", plain_fetch(false, true));
+  report("fresh context, armed while running", plain_fetch(true, armed::until_completion));
+  report("warm context, armed while running", plain_fetch(false, armed::until_completion));
 }
 
 BOOST_AUTO_TEST_CASE(session_fetch) {
   tools::loopback_origin origin;
   const std::string url = origin.url("/cookie/set?a=1");
-  const outcome o = fail_each_allocation(origin, true, [&](asio::io_context& ctx, handler h) {
+  const failure_outcome o = fail_each_allocation<new_failure>(origin, true, [&](asio::io_context& ctx, attempt_handler h) {
     session s(ctx);  // made under the failure too
     s.async_fetch(request(url), std::move(h));
-  });
+  }, armed::around_the_call);
   report("session", o);
 }
 
@@ -134,9 +125,9 @@ BOOST_AUTO_TEST_CASE(download) {
   tools::loopback_origin origin;
   const std::string url = origin.url("/bytes/3000");
   const auto file = std::filesystem::temp_directory_path() / (std::to_string(::getpid()) + "_alloc_download.bin");
-  const outcome o = fail_each_allocation(origin, false, [&](asio::io_context& ctx, handler h) {
+  const failure_outcome o = fail_each_allocation<new_failure>(origin, false, [&](asio::io_context& ctx, attempt_handler h) {
     async_download(ctx, request(url), file, std::move(h));
-  });
+  }, armed::around_the_call);
   std::error_code ignored;
   std::filesystem::remove(file, ignored);
   BOOST_TEST(!std::filesystem::exists(std::filesystem::path(file.native() + ".part")));
@@ -148,7 +139,7 @@ BOOST_AUTO_TEST_CASE(download) {
 BOOST_AUTO_TEST_CASE(cancellation) {
   tools::loopback_origin origin;
   const std::string url = origin.url("/slow-body/5/20");
-  outcome out;
+  failure_outcome out;
   asio::io_context ctx;
   for (long n = 1; n <= 100000; ++n) {
     asio::cancellation_signal signal;
@@ -188,10 +179,10 @@ namespace {
 // the context after it, at every N.
 enum class phase { open, read, running };
 
-outcome stream_exchange(phase armed, std::size_t body_size) {
+failure_outcome stream_exchange(phase armed, std::size_t body_size) {
   tools::loopback_origin origin;
   const std::string url = origin.url("/bytes/" + std::to_string(body_size));
-  outcome out;
+  failure_outcome out;
   for (long n = 1; n <= 100000; ++n) {
     asio::io_context ctx;  // fresh each time: the first exchange allocates the most
     fired = false;

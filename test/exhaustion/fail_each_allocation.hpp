@@ -8,7 +8,8 @@
 // with a message), that the same context then serves a fetch and holds no transfer; stop at
 // the first N whose failure was never reached.
 //
-// `Failure` says how to fail: static arm(long n), disarm(), fired().
+// `Failure` says how to fail: static arm(long n), disarm(), reached() (whether the armed
+// failure happened).
 
 #include "test_support.hpp"
 
@@ -34,13 +35,16 @@ inline void require_serves_again(asio::io_context& ctx, tools::loopback_origin& 
   BOOST_TEST_REQUIRE(asio::use_service<curl_service>(ctx).active_transfers() == 0u);
 }
 
-// `while_running`: still armed while the context runs the engine's handlers (on this thread).
-// An exception escaping run() is Asio's way to report one from a handler: counted, and the
-// context is run again unarmed.
+// How long the failure stays armed: around the initiating call only, or also while the
+// context runs the engine's handlers on this thread (until completion). An exception escaping
+// run() is Asio's way to report one from a handler: counted, and the context is run again
+// unarmed.
+enum class armed { around_the_call, until_completion };
+
 template <class Failure>
 failure_outcome fail_each_allocation(tools::loopback_origin& origin, bool fresh,
                                      const std::function<void(asio::io_context&, attempt_handler)>& attempt,
-                                     bool while_running) {
+                                     armed how) {
   failure_outcome out;
   std::optional<asio::io_context> shared;
   if (!fresh) {
@@ -60,7 +64,7 @@ failure_outcome fail_each_allocation(tools::loopback_origin& origin, bool fresh,
       threw = true;
     }
     bool escaped = false;
-    if (while_running && !Failure::fired()) {
+    if (how == armed::until_completion && !Failure::reached()) {
       try {
         ctx.restart();
         ctx.run_for(run_limit);
@@ -68,7 +72,7 @@ failure_outcome fail_each_allocation(tools::loopback_origin& origin, bool fresh,
         escaped = true;
       }
     }
-    const bool reached = Failure::fired();
+    const bool reached = Failure::reached();
     Failure::disarm();
     run_bounded(ctx);
     if (escaped) ++out.escaped;

@@ -67,40 +67,29 @@ struct install_allocator {
 };
 const install_allocator installed;  // before main, so before boost_curl's curl_global_init
 
-void arm(long n) {
-  fired = false;
-  countdown = n;
-}
-void disarm() { countdown = -1; }
-
-// libcurl's allocator's failure, for fail_each_allocation: armed while the context runs too.
+// libcurl's allocator's failure, for fail_each_allocation.
 struct curl_failure {
-  static void arm(long n) { ::arm(n); }
-  static void disarm() { ::disarm(); }
-  static bool fired() { return ::fired; }
+  static void arm(long n) {
+    fired = false;
+    countdown = n;
+  }
+  static void disarm() { countdown = -1; }
+  static bool reached() { return fired; }
 };
-
-using handler = attempt_handler;
-using outcome = failure_outcome;
-
-outcome fail_each_allocation(tools::loopback_origin& origin, bool fresh,
-                             const std::function<void(asio::io_context&, handler)>& attempt) {
-  return test::fail_each_allocation<curl_failure>(origin, fresh, attempt, true);
-}
 
 }  // namespace
 
 // A plain fetch of 1000 bytes, on a fresh context per N or on one warm context.
-static outcome plain_fetch(bool fresh) {
+static failure_outcome plain_fetch(bool fresh) {
   tools::loopback_origin origin;
   const std::string url = origin.url("/bytes/1000");
-  return fail_each_allocation(origin, fresh, [&](asio::io_context& ctx, handler h) {
+  return fail_each_allocation<curl_failure>(origin, fresh, [&](asio::io_context& ctx, attempt_handler h) {
     async_fetch(ctx, request(url), std::move(h));
-  });
+  }, armed::until_completion);
 }
 
 BOOST_AUTO_TEST_CASE(fetch_on_a_fresh_context) {
-  const outcome o = plain_fetch(true);
+  const failure_outcome o = plain_fetch(true);
   report("fresh context", o);
   BOOST_TEST(o.failed + o.threw > 0u);
 }
@@ -110,10 +99,10 @@ BOOST_AUTO_TEST_CASE(fetch_on_a_warm_context) { report("warm context", plain_fet
 BOOST_AUTO_TEST_CASE(session_fetch) {
   tools::loopback_origin origin;
   const std::string url = origin.url("/cookie/set?a=1");
-  const outcome o = fail_each_allocation(origin, true, [&](asio::io_context& ctx, handler h) {
+  const failure_outcome o = fail_each_allocation<curl_failure>(origin, true, [&](asio::io_context& ctx, attempt_handler h) {
     session s(ctx);  // its share handle is made under the failure too
     s.async_fetch(request(url), std::move(h));
-  });
+  }, armed::until_completion);
   report("session", o);
 }
 
@@ -121,10 +110,10 @@ BOOST_AUTO_TEST_CASE(cancelled_fetch) {
   tools::loopback_origin origin;
   const std::string url = origin.url("/slow-body/5/2");
   asio::cancellation_signal signal;  // may outlive the context: its handler keeps what it needs
-  const outcome o = fail_each_allocation(origin, false, [&](asio::io_context& ctx, handler h) {
+  const failure_outcome o = fail_each_allocation<curl_failure>(origin, false, [&](asio::io_context& ctx, attempt_handler h) {
     async_fetch(ctx, request(url), asio::bind_cancellation_slot(signal.slot(), std::move(h)));
     auto timer = std::make_shared<asio::steady_timer>(ctx, 3ms);  // goes with its handler
     timer->async_wait([timer, &signal](error_code) { signal.emit(asio::cancellation_type::terminal); });
-  });
+  }, armed::until_completion);
   report("cancelled", o);
 }
