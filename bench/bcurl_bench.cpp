@@ -1,5 +1,5 @@
 // bcurl-bench URL TOTAL CONCURRENCY [--style callback|coroutine] [--threads N] [--ca FILE]
-//             [--http 1.1|2|h2c] [--per-multi N] [--sessions N] [--discard yes]
+//             [--http 1.1|2|h2c] [--per-multi N] [--sessions N] [--discard yes] [--receive-buffer BYTES]
 //
 // Keeps CONCURRENCY fetches in flight with async_fetch (a fresh request per fetch, bodies
 // read into the response as a user would) until TOTAL responses arrived, then prints
@@ -51,6 +51,7 @@ struct config {
   long per_multi = -1;  // curl_service::set_transfers_per_multi; -1 = the default
   long sessions = 0;    // per context; 0 = fetches of no session
   bool discard = false; // bodies read through a stream and dropped
+  long receive_buffer = -1;  // request::receive_buffer_size; -1 = the default
 };
 
 struct counters {
@@ -64,6 +65,7 @@ boost_curl::request make_request(const config& cfg) {
   boost_curl::request req(cfg.url);
   req.ca_file = cfg.ca_file;
   req.version = cfg.version;
+  if (cfg.receive_buffer >= 0) req.receive_buffer_size = std::size_t(cfg.receive_buffer);
   return req;
 }
 
@@ -194,6 +196,8 @@ int run(int argc, char** argv) {
       cfg.per_multi = std::atol(value);
     else if (!std::strcmp(name, "--sessions"))  // sessions per context, 0 = none
       cfg.sessions = std::max(0L, std::atol(value));
+    else if (!std::strcmp(name, "--receive-buffer"))  // request::receive_buffer_size, 0 = libcurl's
+      cfg.receive_buffer = std::max(0L, std::atol(value));
     else if (!std::strcmp(name, "--discard"))  // bodies through a stream, dropped (coroutine style)
       cfg.discard = cfg.coroutine = !std::strcmp(value, "yes");
     else if (!std::strcmp(name, "--http"))  // 1.1, 2 (ALPN / upgrade) or h2c (prior knowledge)
@@ -208,7 +212,7 @@ int run(int argc, char** argv) {
   if (positional.size() != 3) {
     std::fprintf(stderr,
                  "usage: %s URL TOTAL CONCURRENCY [--style callback|coroutine] [--threads N] [--ca FILE] "
-                 "[--http 1.1|2|h2c] [--per-multi N] [--sessions N] [--discard yes]\n",
+                 "[--http 1.1|2|h2c] [--per-multi N] [--sessions N] [--discard yes] [--receive-buffer BYTES]\n",
                  argv[0]);
     return 2;
   }

@@ -162,6 +162,7 @@ class transfer {
     bool forbid_reuse = false;
     bool pipewait = false;
     bool decompress = false;
+    long buffer_size = CURL_MAX_WRITE_SIZE;  // libcurl's default
     std::optional<authentication> auth;
     std::string cookie;
     std::string url, ca_file, proxy, unix_socket_path;

@@ -10,7 +10,7 @@
 // It also interposes getaddrinfo(), so that one test name resolves to both ::1 and 127.0.0.1
 // (a happy-eyeballs race) without touching the system's configuration.
 
-#define BOOST_TEST_MODULE boost_curl_descriptor_reuse
+#define BOOST_TEST_MODULE boost_curl_interposed
 #include "test_support.hpp"
 
 #include <boost/asio/bind_cancellation_slot.hpp>

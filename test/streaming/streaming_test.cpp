@@ -235,7 +235,7 @@ BOOST_AUTO_TEST_SUITE_END()
 BOOST_FIXTURE_TEST_SUITE(backpressure, origin_fixture)
 
 // The body is far larger than memory allowed: read through one 64 KiB buffer, the process's
-// resident memory grows by less than 16 MiB (the stream holds at most 256 KiB, libcurl 16 KiB
+// resident memory grows by less than 16 MiB (the stream holds at most 256 KiB, libcurl 63 KiB
 // more; the in-process origin writes pieces of 64 KiB).
 BOOST_AUTO_TEST_CASE(a_gibibyte_through_a_stream_in_bounded_memory) {
   const std::uint64_t size = sanitized ? (std::uint64_t(64) << 20) : (std::uint64_t(1) << 30);
