@@ -196,7 +196,7 @@ int run(int argc, char** argv) {
       cfg.per_multi = std::atol(value);
     else if (!std::strcmp(name, "--sessions"))  // sessions per context, 0 = none
       cfg.sessions = std::max(0L, std::atol(value));
-    else if (!std::strcmp(name, "--receive-buffer"))  // request::receive_buffer_size, 0 = libcurl's
+    else if (!std::strcmp(name, "--receive-buffer"))  // request::receive_buffer_size, 0 = automatic
       cfg.receive_buffer = std::max(0L, std::atol(value));
     else if (!std::strcmp(name, "--discard"))  // bodies through a stream, dropped (coroutine style)
       cfg.discard = cfg.coroutine = !std::strcmp(value, "yes");

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs ../shared/bench/compare.sh over the matrix of bench/README.md and appends the tables to
 # bench/results/<date>.md. Needs a Release build of bcurl-bench (BUILD=build/release by default).
-#   [ROUNDS=N] bench/run_matrix.sh [quick]     quick: fewer requests and rounds, for a smoke check
+#   [ROUNDS=N] [SCALE=K] [SECOND_NAME=name SECOND_ARGS="..."] bench/run_matrix.sh [quick]
+#   quick: fewer requests and rounds, for a smoke check; SCALE=K divides the request counts by K;
+#   the second client is bcurl-bench with SECOND_ARGS (default: boost_curl_session, --sessions 1)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 shared=${BOOST_CURL_SHARED:-$root/../shared}
@@ -11,14 +13,15 @@ client="$build/bench/bcurl-bench"
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 mkdir -p "$root/bench/results"
 out="$root/bench/results/$(date +%Y-%m-%d).md"
-rounds=${ROUNDS:-3} scale=1
+rounds=${ROUNDS:-3} scale=${SCALE:-1}
+second_name=${SECOND_NAME:-boost_curl_session} second_args=${SECOND_ARGS:---sessions 1}
 [ "${1:-}" = quick ] && rounds=1 scale=10
 run() {  # scheme path conc total [extra compare args]
   local scheme=$1 path=$2 conc=$3 total=$(($4 / scale))
   echo "### $scheme $path c=$conc n=$total" | tee -a "$out"
   echo '```' >>"$out"
   "$shared/bench/compare.sh" -r "$rounds" -n "$total" -c "$conc" -p "$path" -s "$scheme" \
-    boost_curl="$client" boost_curl_session="$client --sessions 1" | tee -a "$out"
+    boost_curl="$client" "$second_name=$client $second_args" | tee -a "$out"
   echo '```' >>"$out"
 }
 echo "## $(date -u +%FT%TZ) $(uname -r) $(nproc) cores" >>"$out"

@@ -101,14 +101,15 @@ struct request {
   std::chrono::milliseconds connect_timeout{0};  ///< connection phase; 0 = libcurl's 300 s
   std::size_t max_body_size = std::size_t(256) << 20;  ///< 0 = unlimited; else error::body_too_large
   /// libcurl's receive buffer (CURLOPT_BUFFERSIZE): the most one read from the socket takes,
-  /// allocated by libcurl for each transfer while it runs. 63 KiB reads a large body in a
-  /// quarter of the `recv` calls (and polls, and write callbacks) of libcurl's own 16 KiB, for
-  /// 47 KiB more per transfer in flight; it stays under 64 KiB because glibc consolidates and
-  /// may trim its heap at every free of 64 KiB or more, which libcurl would then do at every
-  /// transfer's end (it allocates size + 1). 0 = libcurl's default (16 KiB); libcurl
-  /// keeps it within 1 KiB .. 10 MiB. A stream with `decompress` always uses 1 KiB (stream.hpp);
-  /// with `max_recv_speed` set, at most 16 KiB (libcurl's limiter keeps the rate closer so).
-  std::size_t receive_buffer_size = std::size_t(63) << 10;
+  /// allocated by libcurl for each transfer while it runs. 0 (automatic): 63 KiB while the
+  /// context has fewer than 64 transfers in flight, libcurl's 16 KiB beyond (at most ~3 MiB
+  /// more per context). 63 KiB reads a large body with a quarter of the `recv` calls (and
+  /// polls, and write callbacks) of 16 KiB; it stays under 64 KiB because glibc consolidates
+  /// and may trim its heap at every free of 64 KiB or more, which libcurl would then do at
+  /// each transfer's end. Other values: that size (libcurl keeps it within 1 KiB .. 10 MiB).
+  /// A stream with `decompress` always uses 1 KiB (stream.hpp); with `max_recv_speed` set, at
+  /// most 16 KiB (libcurl's limiter holds the rate closer so).
+  std::size_t receive_buffer_size = 0;
 
   // ---- redirects
   bool follow_redirects = false;

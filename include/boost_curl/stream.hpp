@@ -33,7 +33,7 @@ class session;
     that is full the transfer is paused (libcurl's CURL_WRITEFUNC_PAUSE: its socket is no
     longer watched, so a paused stream costs no CPU) and resumed once a read has taken half of
     it. libcurl itself keeps the bytes of the write it was paused in: at most one receive buffer
-    (`request::receive_buffer_size`, 63 KiB by default), or with
+    (`request::receive_buffer_size`, at most 63 KiB by default), or with
     `decompress` the decoded output of one received buffer, which the stream limits to 1 KiB
     of input (so at most about 1 MiB of output even from a gzip bomb). Over HTTP/2 the bound
     is libcurl's, not ours: libcurl 7.88 opens a 32 MiB flow-control window per stream and

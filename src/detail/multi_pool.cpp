@@ -94,6 +94,12 @@ std::size_t multi_pool::active_transfers() const {
   return sum;
 }
 
+std::size_t multi_pool::load() const noexcept {
+  std::size_t sum = 0;
+  for (std::size_t i = 0, n = drivers(); i < n; ++i) sum += drivers_[i]->load();
+  return sum;
+}
+
 std::size_t multi_pool::open_sockets() const {
   std::size_t sum = 0;
   for (std::size_t i = 0, n = drivers(); i < n; ++i) sum += drivers_[i]->open_sockets();

@@ -67,6 +67,8 @@ class multi_pool {
 
   std::size_t drivers() const noexcept { return count_.load(std::memory_order_acquire); }
   std::size_t active_transfers() const;
+  // The same without the drivers' locks, possibly stale: for choices that may be approximate.
+  std::size_t load() const noexcept;
   std::size_t open_sockets() const;
   service_statistics statistics() const;
 

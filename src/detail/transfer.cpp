@@ -27,10 +27,9 @@ namespace {
 // the word of a server that may lie.
 constexpr std::size_t max_reserve = std::size_t(64) << 20;
 
-// request::receive_buffer_size as libcurl takes it: 0 is its default, and it clamps the
-// rest to 1 KiB .. 10 MiB itself (clamped here too, so that the value compared is libcurl's).
+// A receive buffer size as libcurl takes it: it clamps sizes to 1 KiB .. 10 MiB itself
+// (clamped here too, so that the value compared is libcurl's).
 long receive_buffer(std::size_t wanted) noexcept {
-  if (wanted == 0) return CURL_MAX_WRITE_SIZE;
   constexpr std::size_t smallest = 1024, largest = std::size_t(10) << 20;
   return static_cast<long>(std::clamp(wanted, smallest, largest));
 }
@@ -371,7 +370,9 @@ error_code transfer::apply() {
   // allocates the buffer at each transfer's start, so a new size costs nothing more.
   // libcurl 7.88's rate limiter holds the rate less closely with large reads (16 MiB at
   // 4 MB/s: 3.45 s with 64 KiB reads, 4.19 s with 16 KiB): a limited transfer reads 16 KiB at most.
-  long buffer_size = sink_ && req.decompress ? 1024L : receive_buffer(req.receive_buffer_size);
+  long buffer_size = sink_ && req.decompress
+                         ? 1024L
+                         : receive_buffer(req.receive_buffer_size ? req.receive_buffer_size : automatic_receive_buffer_);
   if (req.max_recv_speed != 0) buffer_size = std::min(buffer_size, long(CURL_MAX_WRITE_SIZE));
   if (was.buffer_size != buffer_size) set(CURLOPT_BUFFERSIZE, was.buffer_size = buffer_size);
 

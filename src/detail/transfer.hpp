@@ -81,6 +81,14 @@ class transfer {
   // response's head and body go instead (max_body_size is then the sink's business). On error
   // the transfer is left idle, the error says what and result().error_message why.
   error_code prepare(request&& req, bool keep_hops = false, std::shared_ptr<body_sink> sink = nullptr);
+  // The receive buffer a request of receive_buffer_size 0 (automatic) gets: set by the driver
+  // before prepare() (multi_driver::start says which).
+  void automatic_receive_buffer(std::size_t bytes) noexcept { automatic_receive_buffer_ = bytes; }
+  // Large reads: a quarter of the recv calls (and polls, and write callbacks) of libcurl's 16
+  // KiB on large bodies. Under 64 KiB because glibc consolidates its fast bins, and may trim
+  // the heap, at every free of 64 KiB or more, and libcurl allocates the buffer (plus one byte)
+  // at each transfer's start and frees it at its end.
+  static constexpr std::size_t large_receive_buffer = std::size_t(63) << 10;
 
   // After libcurl finished the current hop: collects its response; returns the hop's error.
   error_code finish(CURLcode result);
@@ -190,6 +198,7 @@ class transfer {
   bool sent_earlier_hop_ = false;  // a previous hop's request left (total cancellation)
   std::chrono::steady_clock::time_point deadline_{};  // request::timeout over all hops
   std::size_t max_body_ = 0;
+  std::size_t automatic_receive_buffer_ = CURL_MAX_WRITE_SIZE;
   bool decompressing_ = false;  // body_ counts decoded bytes; Content-Length counts encoded ones
   bool body_limit_hit_ = false;
   std::shared_ptr<body_sink> sink_;  // the operation's, if its body is streamed

@@ -16,7 +16,7 @@ BOOST_AUTO_TEST_CASE(defaults_are_secure) {
   BOOST_TEST(!req.follow_redirects);
   BOOST_TEST(req.max_redirects == 10);
   BOOST_TEST(req.max_body_size == std::size_t(256) << 20);
-  BOOST_TEST(req.receive_buffer_size == std::size_t(63) << 10);
+  BOOST_TEST(req.receive_buffer_size == 0u);  // automatic
   BOOST_TEST(!req.decompress);  // decoding is asked for, never a surprise
   BOOST_TEST((req.method == boost_curl::http::verb::get));
   BOOST_TEST(!req.auth);
