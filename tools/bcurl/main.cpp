@@ -1,6 +1,7 @@
 // bcurl: a curl-like fetcher and an HTTP load generator built on boost_curl.
 // See doc/bcurl.md.
 
+#include "heap_tuning.hpp"
 #include "load_generator.hpp"
 #include "options.hpp"
 #include "report.hpp"
@@ -23,6 +24,7 @@ int run_fetch_mode(const options& o);  // fetch_mode.cpp
 namespace {
 
 int run_load_mode(const bcurl::options& o) {
+  bcurl::keep_freed_memory_for_reuse();  // best effort: a program on another allocator runs as it is
   bcurl::load_config cfg;
   cfg.urls = o.urls;
   // No URL: serve ourselves, so bcurl works (and can be demonstrated) without any network.
