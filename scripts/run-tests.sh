@@ -44,14 +44,18 @@ run_ctest_stage() {  # name, cmake args...
   echo "=== $name: $p passed, $f failed in $((SECONDS - t0)) s"
 }
 
+# Compiling is most of each stage's time. The release stage builds every file on its own (so each
+# one compiles with its own includes); the others build each target as one translation unit
+# (CMake's unity build: the headers are parsed once per target, 166 s instead of 275 s here).
+unity=(-DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=0)
 for stage in $stages; do
   case $stage in
     release) run_ctest_stage release -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=g++ ;;
-    clang) run_ctest_stage clang -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=clang++ ;;
+    clang) run_ctest_stage clang "${unity[@]}" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=clang++ ;;
     asan) ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-            run_ctest_stage asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=g++ -DBOOST_CURL_SANITIZER=address ;;
+            run_ctest_stage asan "${unity[@]}" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=g++ -DBOOST_CURL_SANITIZER=address ;;
     tsan) TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-            run_ctest_stage tsan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=g++ -DBOOST_CURL_SANITIZER=thread \
+            run_ctest_stage tsan "${unity[@]}" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=g++ -DBOOST_CURL_SANITIZER=thread \
               -DCMAKE_CXX_FLAGS=-Wno-tsan ;;
     fuzz)
       echo "=== fuzz"

@@ -80,11 +80,12 @@ inline fetch_result fetch_in(asio::io_context& ctx, session& s, request req) {
   return r;
 }
 
-// Byte i of the origin's generated bodies.
+// The origin's generated bodies repeat these 16 bytes: byte i is origin_pattern[i % 16].
+inline constexpr std::string_view origin_pattern = "0123456789abcdef";
+
 inline bool has_origin_pattern(std::string_view body) {
-  static constexpr std::string_view digits = "0123456789abcdef";
   for (std::size_t i = 0; i < body.size(); ++i)
-    if (body[i] != digits[i % 16]) return false;
+    if (body[i] != origin_pattern[i % 16]) return false;
   return true;
 }
 

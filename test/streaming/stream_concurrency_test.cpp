@@ -19,8 +19,6 @@ using namespace boost_curl::test;
 
 namespace {
 
-constexpr std::string_view digits = "0123456789abcdef";
-
 struct tally {
   std::atomic<int> finished{0}, complete_bodies{0}, aborted{0}, other_errors{0}, broken{0}, double_completions{0};
 };
@@ -49,7 +47,7 @@ struct reader : std::enable_shared_from_this<reader> {
   void read() {
     s.async_read_some(asio::buffer(buffer), [self = shared_from_this()](error_code ec, std::size_t n) {
       for (std::size_t i = 0; i < n; ++i)
-        if (self->buffer[i] != digits[(self->total + i) % 16]) ++self->t.broken;
+        if (self->buffer[i] != origin_pattern[(self->total + i) % 16]) ++self->t.broken;
       self->total += n;
       if (ec) return self->end(ec);
       self->read();

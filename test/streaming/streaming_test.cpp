@@ -35,12 +35,10 @@ using asio::use_awaitable;
 
 namespace {
 
-constexpr std::string_view digits = "0123456789abcdef";
-
 // Whether `bytes`, found at `offset` of a generated body, follow the origin's pattern.
 bool follows_pattern(std::string_view bytes, std::uint64_t offset) {
   for (std::size_t i = 0; i < bytes.size(); ++i)
-    if (bytes[i] != digits[(offset + i) % 16]) return false;
+    if (bytes[i] != origin_pattern[(offset + i) % 16]) return false;
   return true;
 }
 
@@ -470,7 +468,7 @@ BOOST_AUTO_TEST_CASE(a_partial_download_resumes) {
   temp_path file("resumed.bin");
   {
     std::string start(had, '\0');
-    for (std::uint64_t i = 0; i < had; ++i) start[i] = digits[i % 16];
+    for (std::uint64_t i = 0; i < had; ++i) start[i] = origin_pattern[i % 16];
     std::ofstream(file.part(), std::ios::binary).write(start.data(), static_cast<std::streamsize>(start.size()));
   }
   fetch_result r;
