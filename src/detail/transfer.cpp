@@ -117,6 +117,7 @@ static const char* request_member(CURLoption opt) noexcept {
     case CURLOPT_CAINFO: return "ca_file";
     case CURLOPT_HTTP_VERSION: return "version";
     case CURLOPT_ACCEPT_ENCODING: return "decompress";
+    case CURLOPT_BUFFERSIZE: return "receive_buffer_size";
     case CURLOPT_PROXY: return "proxy";
     case CURLOPT_UNIX_SOCKET_PATH: return "unix_socket_path";
     default: return "an option";
