@@ -114,7 +114,9 @@ std::uint64_t multi_driver::start(const asio::any_io_executor& io_executor, asio
     // transfers, libcurl's 16 KiB beyond, so that they cost at most about 3 MiB per context
     // (libcurl allocates the buffer for each transfer in flight: 1 000 transfers of 64 KiB
     // bodies with 63 KiB each held 48 MiB more for no measurable gain, 93 against 96 µs).
-    t->automatic_receive_buffer(pool_.load() < large_reads_below ? transfer::large_receive_buffer : CURL_MAX_WRITE_SIZE);
+    // Counted only when asked for: it reads every driver's load.
+    if (req.receive_buffer_size == 0)
+      t->automatic_receive_buffer(pool_.load() < large_reads_below ? transfer::large_receive_buffer : CURL_MAX_WRITE_SIZE);
     std::shared_ptr<const response_hook> hook = session ? session->hook() : nullptr;
     body_sink* const streamed = sink.get();
     ec = t->prepare(std::move(req), hook != nullptr, std::move(sink));

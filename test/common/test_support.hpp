@@ -11,6 +11,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -80,12 +81,10 @@ inline fetch_result fetch_in(asio::io_context& ctx, session& s, request req) {
   return r;
 }
 
-// The origin's generated bodies repeat these 16 bytes: byte i is origin_pattern[i % 16].
-inline constexpr std::string_view origin_pattern = "0123456789abcdef";
-
-inline bool has_origin_pattern(std::string_view body) {
-  for (std::size_t i = 0; i < body.size(); ++i)
-    if (body[i] != origin_pattern[i % 16]) return false;
+// Whether `bytes`, found at `offset` of a body the origin generated, follow its pattern.
+inline bool has_origin_pattern(std::string_view bytes, std::uint64_t offset = 0) {
+  for (std::size_t i = 0; i < bytes.size(); ++i)
+    if (bytes[i] != tools::body_pattern[(offset + i) % 16]) return false;
   return true;
 }
 

@@ -23,12 +23,19 @@ std::atomic<std::size_t> largest_recv{0};  // the most any recv() asked for sinc
 constexpr int watched_fds = 4096;
 std::atomic<std::size_t> largest_recv_by_fd[watched_fds];  // the same, per descriptor
 
-std::size_t largest_recv_of(asio::io_context& ctx, request req, std::size_t expected_body) {
+// The most one recv() asked for during `fetch` (which returns a fetch_result), whose body must
+// have `expected_body` bytes.
+template <class Fetch>
+std::size_t largest_recv_during(Fetch&& fetch, std::size_t expected_body) {
   largest_recv = 0;
-  const fetch_result r = fetch(ctx, std::move(req));
+  const fetch_result r = fetch();
   BOOST_TEST(!r.ec, r.ec.message());
   BOOST_TEST(r.resp.body.size() == expected_body);
   return largest_recv.load();
+}
+
+std::size_t largest_recv_of(asio::io_context& ctx, const request& req, std::size_t expected_body) {
+  return largest_recv_during([&] { return fetch(ctx, req); }, expected_body);
 }
 
 }  // namespace
@@ -102,11 +109,9 @@ BOOST_AUTO_TEST_CASE(a_rate_limit_keeps_reads_small) {
 BOOST_AUTO_TEST_CASE(a_session_default_applies) {
   session s(ctx);
   s.defaults().receive_buffer_size = 4096;
-  largest_recv = 0;
-  const fetch_result r = fetch_in(ctx, s, s.make_request(http::verb::get, url("/bytes/100000")));
-  BOOST_TEST(!r.ec, r.ec.message());
-  BOOST_TEST(r.resp.body.size() == 100000u);
-  BOOST_TEST(largest_recv.load() == 4096u);
+  const std::size_t largest =
+      largest_recv_during([&] { return fetch_in(ctx, s, s.make_request(http::verb::get, url("/bytes/100000"))); }, 100000);
+  BOOST_TEST(largest == 4096u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -46,8 +46,7 @@ struct reader : std::enable_shared_from_this<reader> {
   }
   void read() {
     s.async_read_some(asio::buffer(buffer), [self = shared_from_this()](error_code ec, std::size_t n) {
-      for (std::size_t i = 0; i < n; ++i)
-        if (self->buffer[i] != origin_pattern[(self->total + i) % 16]) ++self->t.broken;
+      if (!has_origin_pattern(std::string_view(self->buffer.data(), n), self->total)) ++self->t.broken;
       self->total += n;
       if (ec) return self->end(ec);
       self->read();

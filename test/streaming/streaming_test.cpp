@@ -35,13 +35,6 @@ using asio::use_awaitable;
 
 namespace {
 
-// Whether `bytes`, found at `offset` of a generated body, follow the origin's pattern.
-bool follows_pattern(std::string_view bytes, std::uint64_t offset) {
-  for (std::size_t i = 0; i < bytes.size(); ++i)
-    if (bytes[i] != origin_pattern[(offset + i) % 16]) return false;
-  return true;
-}
-
 double cpu_seconds() {
   rusage u{};
   ::getrusage(RUSAGE_SELF, &u);
@@ -72,7 +65,7 @@ awaitable<std::uint64_t> read_to_end(stream& s, std::uint64_t offset, std::size_
     auto [ec, n] = co_await s.async_read_some(asio::buffer(buffer), asio::as_tuple(use_awaitable));
     if (ec == asio::error::eof) break;
     if (ec) throw boost::system::system_error(ec);
-    if (!follows_pattern(std::string_view(buffer.data(), n), offset + total))
+    if (!has_origin_pattern(std::string_view(buffer.data(), n), offset + total))
       throw std::runtime_error("pattern broken at byte " + std::to_string(offset + total));
     total += n;
   }
@@ -100,7 +93,7 @@ bool file_follows_pattern(const fs::path& p, std::uint64_t expected_size) {
   while (in) {
     in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
     const auto n = static_cast<std::size_t>(in.gcount());
-    if (!follows_pattern(std::string_view(buffer.data(), n), at)) return false;
+    if (!has_origin_pattern(std::string_view(buffer.data(), n), at)) return false;
     at += n;
   }
   return at == expected_size;
@@ -123,7 +116,7 @@ BOOST_AUTO_TEST_CASE(a_body_read_with_async_read_and_the_head_first) {
     std::string body(300000, '\0');
     const std::size_t n = co_await asio::async_read(s, asio::buffer(body), use_awaitable);
     BOOST_TEST(n == 300000u);
-    BOOST_TEST(follows_pattern(body, 0));
+    BOOST_TEST(has_origin_pattern(body));
     // The end: eof, again and again; head() then has the whole exchange's timings.
     std::array<char, 16> more{};
     for (int i = 0; i < 2; ++i) {
@@ -248,7 +241,7 @@ BOOST_AUTO_TEST_CASE(a_gibibyte_through_a_stream_in_bounded_memory) {
       auto [ec, n] = co_await s.async_read_some(asio::buffer(buffer), asio::as_tuple(use_awaitable));
       if (ec == asio::error::eof) break;
       if (ec) throw boost::system::system_error(ec);
-      if (!follows_pattern(std::string_view(buffer.data(), n), total)) throw std::runtime_error("pattern broken");
+      if (!has_origin_pattern(std::string_view(buffer.data(), n), total)) throw std::runtime_error("pattern broken");
       total += n;
       if (total % (std::uint64_t(64) << 20) < n) peak = std::max(peak, tools::resident_kb());
     }
@@ -468,7 +461,7 @@ BOOST_AUTO_TEST_CASE(a_partial_download_resumes) {
   temp_path file("resumed.bin");
   {
     std::string start(had, '\0');
-    for (std::uint64_t i = 0; i < had; ++i) start[i] = origin_pattern[i % 16];
+    for (std::uint64_t i = 0; i < had; ++i) start[i] = tools::body_pattern[i % 16];
     std::ofstream(file.part(), std::ios::binary).write(start.data(), static_cast<std::streamsize>(start.size()));
   }
   fetch_result r;
@@ -647,7 +640,7 @@ BOOST_AUTO_TEST_CASE(moved_streams_and_deferred_opens) {
   BOOST_TEST(!*opened);
   BOOST_TEST((end == asio::error::eof));
   BOOST_TEST(body.size() == 5000u);
-  BOOST_TEST(follows_pattern(body, 0));
+  BOOST_TEST(has_origin_pattern(body));
 }
 
 // A streamed body with "Expect: 100-continue": libcurl waits for the server's go-ahead.

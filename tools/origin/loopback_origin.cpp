@@ -69,7 +69,7 @@ asio::const_buffer pattern(std::uint64_t offset, std::size_t n) {
   static const auto bytes = [] {
     std::array<char, piece_size + 16> a{};
     for (std::size_t i = 0; i < a.size(); ++i)
-      a[i] = "0123456789abcdef"[i % 16];
+      a[i] = body_pattern[i % 16];
     return a;
   }();
   return asio::buffer(bytes.data() + offset % 16, std::min(n, piece_size));

@@ -56,6 +56,9 @@
 
 namespace boost_curl::tools {
 
+// Generated bodies repeat these 16 bytes: byte i is body_pattern[i % 16].
+inline constexpr std::string_view body_pattern = "0123456789abcdef";
+
 namespace detail {
 class origin_server;
 }
