@@ -89,7 +89,12 @@ class stream {
 
   /** Read some body bytes. Handler: `void(error_code, std::size_t)`. Completes with what is
       there (at least one byte unless the buffers are empty), else when bytes arrive or the
-      exchange ends: `asio::error::eof` at the end, or the transfer's error. */
+      exchange ends: `asio::error::eof` at the end, or the transfer's error.
+      May be started while async_open is pending (once it has been initiated): it then
+      completes after the open (on the same executor, the open's handler runs first) with the
+      first body bytes, which libcurl's write callback puts straight into its buffers: a body
+      that arrives with its head is copied once instead of twice. If the exchange fails before
+      its head, both complete with the error. */
   template <class MutableBufferSequence,
             BOOST_ASIO_COMPLETION_TOKEN_FOR(detail::read_signature)
                 CompletionToken = detail::default_token_t<executor_type>>

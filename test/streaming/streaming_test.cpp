@@ -13,6 +13,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -201,6 +202,88 @@ BOOST_AUTO_TEST_CASE(errors_before_and_during_the_body) {
       BOOST_TEST((ec == asio::error::eof));
     }
   });
+}
+
+// The first read started with the open (before its handler ran): the body that arrives with
+// the head goes straight into the read's buffers, and the read completes after the open.
+BOOST_AUTO_TEST_CASE(a_read_started_with_the_open) {
+  using asio::experimental::make_parallel_group;
+  using asio::experimental::wait_for_all;
+  run_coroutine(ctx, [&]() -> awaitable<void> {
+    stream s(ctx);
+    std::vector<char> buffer(65536);
+    auto open_and_read = [&](request req) {
+      return make_parallel_group(s.async_open(std::move(req), asio::deferred),
+                                 s.async_read_some(asio::buffer(buffer), asio::deferred))
+          .async_wait(wait_for_all(), use_awaitable);
+    };
+    {  // a body that fits the buffer, then one larger than the stream's own buffer
+      for (const std::uint64_t size : {60000ull, 1000000ull}) {
+        auto [order, open_ec, head, read_ec, n] = co_await open_and_read(request(url("/bytes/" + std::to_string(size))));
+        BOOST_TEST(order[0] == 0u);  // the open's handler first
+        BOOST_TEST(!open_ec);
+        BOOST_TEST(head.status_code() == 200u);
+        BOOST_TEST(!read_ec);
+        BOOST_TEST(n > 0u);
+        BOOST_TEST(has_origin_pattern(std::string_view(buffer.data(), n)));
+        const std::uint64_t rest = co_await read_to_end(s, n);
+        BOOST_TEST(n + rest == size);
+      }
+    }
+    {  // the stream reopened at once, with a read again: the new exchange's bytes
+      request req(url("/redirect/2"));
+      req.follow_redirects = true;
+      auto [order, open_ec, head, read_ec, n] = co_await open_and_read(std::move(req));
+      BOOST_TEST(!open_ec);
+      BOOST_TEST(head.status_code() == 200u);
+      BOOST_TEST(head.redirect_count == 2);
+      BOOST_TEST(std::string_view(buffer.data(), n) == "done");  // the redirects' own bodies are not read
+    }
+    {  // a body-less response: the read ends at once
+      auto [order, open_ec, head, read_ec, n] = co_await open_and_read(request(url("/status/204")));
+      BOOST_TEST(!open_ec);
+      BOOST_TEST(head.status_code() == 204u);
+      BOOST_TEST((read_ec == asio::error::eof));
+      BOOST_TEST(n == 0u);
+    }
+    {  // a status error, asked for: the open says so; the body is still there to read
+      request req(url("/status/404"));
+      req.fail_on_error_status = true;
+      auto [order, open_ec, head, read_ec, n] = co_await open_and_read(std::move(req));
+      BOOST_TEST(order[0] == 0u);
+      BOOST_TEST((open_ec == condition::http_error_status));
+      BOOST_TEST(!read_ec);
+      BOOST_TEST(std::string_view(buffer.data(), n) == "status 404");
+    }
+    {  // nobody listens: both complete with the exchange's error, the open first
+      auto [order, open_ec, head, read_ec, n] =
+          co_await open_and_read(request("http://127.0.0.1:" + std::to_string(refused_port()) + "/"));
+      BOOST_TEST(order[0] == 0u);
+      BOOST_TEST((open_ec == condition::connect_failed));
+      BOOST_TEST(read_ec == open_ec);
+      BOOST_TEST(n == 0u);
+    }
+  });
+  BOOST_TEST(service().active_transfers() == 0u);
+}
+
+// With callbacks: the open's handler has run, and head() shows its head, when the read's runs.
+BOOST_AUTO_TEST_CASE(a_read_started_with_the_open_completes_after_it) {
+  stream s(ctx);
+  std::array<char, 100> buffer{};
+  std::vector<std::string> events;
+  s.async_open(request(url("/bytes/50")), [&](error_code ec, response head) {
+    events.push_back("open " + ec.message() + " " + std::to_string(head.status_code()));
+  });
+  s.async_read_some(asio::buffer(buffer), [&](error_code ec, std::size_t n) {
+    events.push_back("read " + ec.message() + " " + std::to_string(n) + " " + std::to_string(s.head().status_code()));
+  });
+  BOOST_TEST(events.empty());  // never inline
+  run_bounded(ctx);
+  BOOST_TEST_REQUIRE(events.size() == 2u);
+  BOOST_TEST(events[0] == "open Success 200");
+  BOOST_TEST(events[1] == "read Success 50 200");
+  BOOST_TEST(has_origin_pattern(std::string_view(buffer.data(), 50)));
 }
 
 BOOST_AUTO_TEST_CASE(a_stream_of_a_session_applies_its_defaults_and_cookies) {
@@ -417,6 +500,40 @@ BOOST_AUTO_TEST_CASE(cancel_and_destroy_in_each_state) {
   BOOST_TEST(completions == 5);
   BOOST_TEST(aborted == 5);
   BOOST_TEST(service().active_transfers() == 0u);
+}
+
+// An open and a read pending together (the read started with the open), while the head is
+// awaited: cancel(), per-operation cancellation of either, and destruction all abort the
+// exchange, and both complete once with operation_aborted.
+BOOST_AUTO_TEST_CASE(cancelling_an_open_with_a_read_pending) {
+  for (int way = 0; way < 4; ++way) {
+    BOOST_TEST_CONTEXT("way " << way) {
+      auto s = std::make_unique<stream>(ctx);
+      asio::cancellation_signal open_signal, read_signal;
+      std::array<char, 100> buffer{};
+      std::vector<error_code> ends;
+      s->async_open(request(url("/delay/5000")),
+                    asio::bind_cancellation_slot(open_signal.slot(), [&](error_code ec, response) { ends.push_back(ec); }));
+      s->async_read_some(asio::buffer(buffer), asio::bind_cancellation_slot(read_signal.slot(), [&](error_code ec, std::size_t n) {
+                           BOOST_TEST(n == 0u);
+                           ends.push_back(ec);
+                         }));
+      asio::steady_timer t(ctx, 50ms);
+      t.async_wait([&](error_code) {
+        switch (way) {
+          case 0: s->cancel(); break;
+          case 1: open_signal.emit(asio::cancellation_type::terminal); break;
+          case 2: read_signal.emit(asio::cancellation_type::terminal); break;
+          default: s.reset();
+        }
+      });
+      run_bounded(ctx);
+      BOOST_TEST_REQUIRE(ends.size() == 2u);
+      BOOST_TEST((ends[0] == asio::error::operation_aborted));
+      BOOST_TEST((ends[1] == asio::error::operation_aborted));
+      BOOST_TEST(service().active_transfers() == 0u);
+    }
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

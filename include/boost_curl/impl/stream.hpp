@@ -57,13 +57,15 @@ class stream_open_initiation {
 };
 
 // async_read_some (Buffer: mutable_buffer) and async_write_some (const_buffer): the buffer
-// sequence flattened, the handler erased.
+// sequence flattened, the handler erased. The stream's state is looked up when the operation
+// is initiated, not when it is made: a deferred read launched after a deferred open (in a
+// parallel_group, say) goes to the exchange that open started.
 template <class Buffer>
 class stream_transfer_initiation {
  public:
   using executor_type = boost::asio::any_io_executor;
-  stream_transfer_initiation(executor_type ex, std::shared_ptr<stream_state> state)
-      : ex_(std::move(ex)), state_(std::move(state)) {}
+  stream_transfer_initiation(executor_type ex, std::shared_ptr<stream_state>* state)
+      : ex_(std::move(ex)), state_(state) {}
   executor_type get_executor() const noexcept { return ex_; }
 
   template <class Handler, class BufferSequence>
@@ -72,16 +74,18 @@ class stream_transfer_initiation {
     for (auto it = boost::asio::buffer_sequence_begin(buffers), end = boost::asio::buffer_sequence_end(buffers);
          it != end; ++it)
       list.push_back(Buffer(*it));
-    auto op = make_pending<read_signature>(std::forward<Handler>(handler), ex_, state_);
+    if (!*state_) *state_ = make_stream_state(ex_);  // a moved-from stream: not_connected, as a new one
+    const std::shared_ptr<stream_state> state = *state_;
+    auto op = make_pending<read_signature>(std::forward<Handler>(handler), ex_, state);
     if constexpr (std::is_same_v<Buffer, boost::asio::mutable_buffer>)
-      stream_read(state_, std::move(op), list.data(), list.size());
+      stream_read(state, std::move(op), list.data(), list.size());
     else
-      stream_write(state_, std::move(op), list.data(), list.size());
+      stream_write(state, std::move(op), list.data(), list.size());
   }
 
  private:
   executor_type ex_;
-  std::shared_ptr<stream_state> state_;
+  std::shared_ptr<stream_state>* state_;  // the stream's: deferred operations need it alive
 };
 
 }  // namespace detail
@@ -89,7 +93,7 @@ class stream_transfer_initiation {
 template <class ConstBufferSequence, BOOST_ASIO_COMPLETION_TOKEN_FOR(detail::read_signature) CompletionToken>
 auto stream::async_write_some(const ConstBufferSequence& buffers, CompletionToken&& token) {
   return boost::asio::async_initiate<CompletionToken, detail::read_signature>(
-      detail::stream_transfer_initiation<boost::asio::const_buffer>(executor_, state_), token, buffers);
+      detail::stream_transfer_initiation<boost::asio::const_buffer>(executor_, &state_), token, buffers);
 }
 
 template <BOOST_ASIO_COMPLETION_TOKEN_FOR(detail::fetch_signature) CompletionToken>
@@ -101,7 +105,7 @@ auto stream::async_open(request req, CompletionToken&& token) {
 template <class MutableBufferSequence, BOOST_ASIO_COMPLETION_TOKEN_FOR(detail::read_signature) CompletionToken>
 auto stream::async_read_some(const MutableBufferSequence& buffers, CompletionToken&& token) {
   return boost::asio::async_initiate<CompletionToken, detail::read_signature>(
-      detail::stream_transfer_initiation<boost::asio::mutable_buffer>(executor_, state_), token, buffers);
+      detail::stream_transfer_initiation<boost::asio::mutable_buffer>(executor_, &state_), token, buffers);
 }
 
 }  // namespace boost_curl
