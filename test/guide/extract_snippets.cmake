@@ -40,8 +40,10 @@ file(WRITE "${OUTPUT}.tmp" "// Generated from doc/guide.md by test/guide/extract
 
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/json.hpp>
 
+#include <array>
 #include <exception>
 #include <iostream>
 #include <string>
