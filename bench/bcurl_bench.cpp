@@ -1,5 +1,6 @@
 // bcurl-bench URL TOTAL CONCURRENCY [--style callback|coroutine] [--threads N] [--ca FILE]
-//             [--http 1.1|2|h2c] [--per-multi N] [--sessions N] [--discard yes] [--receive-buffer BYTES]
+//             [--http 1.1|2|h2c] [--per-multi N] [--sessions N] [--discard yes|after-head] [--receive-buffer BYTES]
+//             [--read-buffer BYTES]
 //
 // Keeps CONCURRENCY fetches in flight with async_fetch (a fresh request per fetch, bodies
 // read into the response as a user would) until TOTAL responses arrived, then prints
@@ -8,14 +9,18 @@
 // their own thread and share the work. With --sessions N, each context has N sessions
 // (cookie jar, shared TLS session cache) and every fetch goes through one of them,
 // the slots spread round-robin: what a load test's virtual users do. With --discard yes, each
-// body is read through a boost_curl::stream into one reused 64 KiB buffer per slot and
-// dropped, as a load generator or a proxy would (coroutine style).
+// body is read through a boost_curl::stream into one reused buffer per slot (64 KiB, or
+// --read-buffer BYTES) and dropped, as a load generator or a proxy would (coroutine style):
+// the first read is started with the open (a parallel_group), so that a body arriving with
+// its head goes straight into the buffer. --discard after-head starts it when the open has completed (a second copy).
 
 #include <boost_curl.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -51,7 +56,9 @@ struct config {
   long per_multi = -1;  // curl_service::set_transfers_per_multi; -1 = the default
   long sessions = 0;    // per context; 0 = fetches of no session
   bool discard = false; // bodies read through a stream and dropped
+  bool read_with_open = true;  // --discard: the first read started with the open
   long receive_buffer = -1;  // request::receive_buffer_size; -1 = the default
+  std::size_t read_buffer = 65536;  // --discard: the reader's buffer
 };
 
 struct counters {
@@ -99,15 +106,27 @@ struct callback_loop {
 // --discard: one stream per slot, reopened for each request; the body goes through one buffer.
 asio::awaitable<void> discard_loop(const config& cfg, counters& c, boost_curl::session* session) {
   auto ex = co_await asio::this_coro::executor;
-  std::vector<char> buffer(65536);
+  std::vector<char> buffer(cfg.read_buffer);
   std::optional<boost_curl::stream> s;
   if (session)
     s.emplace(*session);
   else
     s.emplace(ex);
   while (claim(cfg, c)) {
-    auto [ec, head] = co_await s->async_open(make_request(cfg), asio::as_tuple(asio::use_awaitable));
+    boost_curl::error_code ec;
+    boost_curl::response head;
     unsigned long long bytes = 0;
+    if (cfg.read_with_open) {
+      auto [order, open_ec, open_head, read_ec, n] =
+          co_await asio::experimental::make_parallel_group(s->async_open(make_request(cfg), asio::deferred),
+                                                           s->async_read_some(asio::buffer(buffer), asio::deferred))
+              .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
+      head = std::move(open_head);
+      bytes = n;
+      ec = open_ec ? open_ec : read_ec;
+    } else {
+      std::tie(ec, head) = co_await s->async_open(make_request(cfg), asio::as_tuple(asio::use_awaitable));
+    }
     while (!ec) {
       auto [read_ec, n] = co_await s->async_read_some(asio::buffer(buffer), asio::as_tuple(asio::use_awaitable));
       bytes += n;
@@ -157,7 +176,8 @@ int main(int argc, char** argv) {
     std::string url = origin.url("/bytes/100");
     const std::vector<std::vector<std::string>> variants = {
         {}, {"--sessions", "2"}, {"--style", "coroutine"}, {"--style", "coroutine", "--sessions", "2"},
-        {"--discard", "yes"}, {"--discard", "yes", "--sessions", "2"}};
+        {"--discard", "yes"}, {"--discard", "yes", "--sessions", "2"}, {"--discard", "after-head"},
+        {"--discard", "yes", "--read-buffer", "40"}};
     std::size_t ok = 0;
     for (const auto& extra : variants) {
       std::vector<std::string> words = {argv[0], url, "200", "8"};
@@ -198,8 +218,12 @@ int run(int argc, char** argv) {
       cfg.sessions = std::max(0L, std::atol(value));
     else if (!std::strcmp(name, "--receive-buffer"))  // request::receive_buffer_size, 0 = automatic
       cfg.receive_buffer = std::max(0L, std::atol(value));
-    else if (!std::strcmp(name, "--discard"))  // bodies through a stream, dropped (coroutine style)
-      cfg.discard = cfg.coroutine = !std::strcmp(value, "yes");
+    else if (!std::strcmp(name, "--read-buffer"))  // --discard: the reader's buffer size
+      cfg.read_buffer = std::size_t(std::max(1L, std::atol(value)));
+    else if (!std::strcmp(name, "--discard")) {  // bodies through a stream, dropped (coroutine style)
+      cfg.discard = cfg.coroutine = !std::strcmp(value, "yes") || !std::strcmp(value, "after-head");
+      cfg.read_with_open = !std::strcmp(value, "yes");
+    }
     else if (!std::strcmp(name, "--http"))  // 1.1, 2 (ALPN / upgrade) or h2c (prior knowledge)
       cfg.version = !std::strcmp(value, "1.1") ? boost_curl::http_version::http1_1
                     : !std::strcmp(value, "2") ? boost_curl::http_version::http2
@@ -212,7 +236,8 @@ int run(int argc, char** argv) {
   if (positional.size() != 3) {
     std::fprintf(stderr,
                  "usage: %s URL TOTAL CONCURRENCY [--style callback|coroutine] [--threads N] [--ca FILE] "
-                 "[--http 1.1|2|h2c] [--per-multi N] [--sessions N] [--discard yes] [--receive-buffer BYTES]\n",
+                 "[--http 1.1|2|h2c] [--per-multi N] [--sessions N] [--discard yes|after-head] [--receive-buffer BYTES] "
+                 "[--read-buffer BYTES]\n",
                  argv[0]);
     return 2;
   }
