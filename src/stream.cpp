@@ -631,13 +631,16 @@ stream::stream(const executor_type& ex) : executor_(ex), state_(detail::make_str
 
 stream::stream(session& s) : executor_(s.get_executor()), session_(s.state()), state_(detail::make_stream_state(executor_)) {}
 
-stream::stream(stream&& other) noexcept = default;
+// The executor and session are copied, not moved: a moved-from stream is as if constructed
+// anew (as Asio's I/O objects are), so it can be opened again, and its reads say not_connected.
+stream::stream(stream&& other) noexcept
+    : executor_(other.executor_), session_(other.session_), state_(std::move(other.state_)) {}
 
 stream& stream::operator=(stream&& other) noexcept {
   if (this != &other) {
     if (state_) detail::stream_abort(*state_);
-    executor_ = std::move(other.executor_);
-    session_ = std::move(other.session_);
+    executor_ = other.executor_;
+    session_ = other.session_;
     state_ = std::move(other.state_);
   }
   return *this;

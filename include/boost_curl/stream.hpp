@@ -72,6 +72,9 @@ class stream {
   /// async_fetch(session, ...).
   BOOST_CURL_DECL explicit stream(session& s);
 
+  /// The exchange goes with the move; the moved-from stream is as if newly constructed (same
+  /// executor and session): it may be opened again, and until then reads and writes complete
+  /// with `asio::error::not_connected`, as Asio's moved-from I/O objects do.
   BOOST_CURL_DECL stream(stream&& other) noexcept;
   BOOST_CURL_DECL stream& operator=(stream&& other) noexcept;
   stream(const stream&) = delete;

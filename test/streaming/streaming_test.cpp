@@ -749,15 +749,32 @@ BOOST_AUTO_TEST_CASE(moved_streams_and_deferred_opens) {
   stream second(std::move(first));
   stream third(ctx);
   third = std::move(second);
+  // The moved-from streams are like new ones: reads and writes say not_connected.
+  std::array<char, 10> scratch{};
+  std::vector<error_code> moved_from;
+  first.async_read_some(asio::buffer(scratch), [&](error_code ec, std::size_t) { moved_from.push_back(ec); });
+  second.async_write_some(asio::buffer(scratch), [&](error_code ec, std::size_t) { moved_from.push_back(ec); });
   std::string body;
   error_code end;
   asio::async_read(third, asio::dynamic_buffer(body), [&](error_code ec, std::size_t) { end = ec; });
   run_bounded(ctx);
+  BOOST_TEST_REQUIRE(moved_from.size() == 2u);
+  BOOST_TEST((moved_from[0] == asio::error::not_connected));
+  BOOST_TEST((moved_from[1] == asio::error::not_connected));
   BOOST_TEST_REQUIRE(opened.has_value());
   BOOST_TEST(!*opened);
   BOOST_TEST((end == asio::error::eof));
   BOOST_TEST(body.size() == 5000u);
   BOOST_TEST(has_origin_pattern(body));
+  // ...and can be opened again.
+  error_code reopened = asio::error::would_block, again_end;
+  std::string again;
+  first.async_open(request(url("/bytes/10")), [&](error_code ec, response) { reopened = ec; });
+  asio::async_read(first, asio::dynamic_buffer(again), [&](error_code ec, std::size_t) { again_end = ec; });
+  run_bounded(ctx);
+  BOOST_TEST(!reopened);
+  BOOST_TEST((again_end == asio::error::eof));
+  BOOST_TEST(again.size() == 10u);
 }
 
 // A streamed body with "Expect: 100-continue": libcurl waits for the server's go-ahead.

@@ -37,8 +37,16 @@ class stream_open_initiation {
       : ex_(std::move(ex)), state_(state), session_(std::move(session)) {}
   executor_type get_executor() const noexcept { return ex_; }
 
+  // The request by rvalue reference, as async_fetch's: moved once more, into its transfer. A
+  // token that passes its stored request as an lvalue gets the copy a by-value parameter would
+  // have made.
   template <class Handler>
-  void operator()(Handler&& handler, request req) const {
+  void operator()(Handler&& handler, const request& req) const {
+    (*this)(std::forward<Handler>(handler), request(req));
+  }
+
+  template <class Handler>
+  void operator()(Handler&& handler, request&& req) const {
     // A stream opened again starts afresh; the old exchange, if unfinished, is aborted.
     if (!*state_) {
       *state_ = make_stream_state(ex_);  // a moved-from stream
