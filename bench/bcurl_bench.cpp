@@ -1,5 +1,5 @@
 // bcurl-bench URL TOTAL CONCURRENCY [--style callback|coroutine] [--threads N] [--ca FILE]
-//             [--http 1.1|2|h2c] [--per-multi N] [--sessions N] [--discard yes|after-head] [--receive-buffer BYTES]
+//             [--http 1.1|2|h2c] [--per-multi N] [--sessions N] [--discard yes|group|after-head] [--receive-buffer BYTES]
 //             [--read-buffer BYTES]
 //
 // Keeps CONCURRENCY fetches in flight with async_fetch (a fresh request per fetch, bodies
@@ -11,8 +11,10 @@
 // the slots spread round-robin: what a load test's virtual users do. With --discard yes, each
 // body is read through a boost_curl::stream into one reused buffer per slot (64 KiB, or
 // --read-buffer BYTES) and dropped, as a load generator or a proxy would (coroutine style):
-// the first read is started with the open (a parallel_group), so that a body arriving with
-// its head goes straight into the buffer. --discard after-head starts it when the open has completed (a second copy).
+// the first read is started right after the open (whose handler is a plain callback), so that
+// a body arriving with its head goes straight into the buffer. --discard group starts the two
+// together in a parallel_group of deferred operations; --discard after-head starts the read
+// when the open has completed (the body then waits in the stream's ring: a second copy).
 
 #include <boost_curl.hpp>
 
@@ -45,6 +47,11 @@ namespace asio = boost::asio;
 
 namespace {
 
+// --discard: when the first read is started. with_open: right after async_open is initiated
+// (its handler a plain callback); in_group: with it, in a parallel_group of deferred
+// operations; after_head: once the open's handler has run.
+enum class read_start { with_open, in_group, after_head };
+
 struct config {
   std::string url;
   long total = 0;
@@ -56,7 +63,7 @@ struct config {
   long per_multi = -1;  // curl_service::set_transfers_per_multi; -1 = the default
   long sessions = 0;    // per context; 0 = fetches of no session
   bool discard = false; // bodies read through a stream and dropped
-  bool read_with_open = true;  // --discard: the first read started with the open
+  read_start read_with = read_start::with_open;  // --discard: when the first read starts
   long receive_buffer = -1;  // request::receive_buffer_size; -1 = the default
   std::size_t read_buffer = 65536;  // --discard: the reader's buffer
 };
@@ -114,25 +121,31 @@ asio::awaitable<void> discard_loop(const config& cfg, counters& c, boost_curl::s
     s.emplace(ex);
   while (claim(cfg, c)) {
     boost_curl::error_code ec;
-    boost_curl::response head;
     unsigned long long bytes = 0;
-    if (cfg.read_with_open) {
+    if (cfg.read_with == read_start::with_open) {
+      // The open with a plain handler, then the read awaited: the read completes after the
+      // open's handler has run (same executor), so open_ec is set by then.
+      boost_curl::error_code open_ec;
+      s->async_open(make_request(cfg), [&open_ec](boost_curl::error_code e, boost_curl::response) { open_ec = e; });
+      auto [read_ec, n] = co_await s->async_read_some(asio::buffer(buffer), asio::as_tuple(asio::use_awaitable));
+      bytes = n;
+      ec = open_ec ? open_ec : read_ec;
+    } else if (cfg.read_with == read_start::in_group) {
       auto [order, open_ec, open_head, read_ec, n] =
           co_await asio::experimental::make_parallel_group(s->async_open(make_request(cfg), asio::deferred),
                                                            s->async_read_some(asio::buffer(buffer), asio::deferred))
               .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
-      head = std::move(open_head);
       bytes = n;
       ec = open_ec ? open_ec : read_ec;
     } else {
-      std::tie(ec, head) = co_await s->async_open(make_request(cfg), asio::as_tuple(asio::use_awaitable));
+      std::tie(ec, std::ignore) = co_await s->async_open(make_request(cfg), asio::as_tuple(asio::use_awaitable));
     }
     while (!ec) {
       auto [read_ec, n] = co_await s->async_read_some(asio::buffer(buffer), asio::as_tuple(asio::use_awaitable));
       bytes += n;
       ec = read_ec;
     }
-    if (ec != asio::error::eof || head.status != boost_curl::http::status::ok) c.errors.fetch_add(1, std::memory_order_relaxed);
+    if (ec != asio::error::eof || s->head().status != boost_curl::http::status::ok) c.errors.fetch_add(1, std::memory_order_relaxed);
     c.bytes.fetch_add(bytes, std::memory_order_relaxed);
     c.done.fetch_add(1, std::memory_order_relaxed);
   }
@@ -176,7 +189,7 @@ int main(int argc, char** argv) {
     std::string url = origin.url("/bytes/100");
     const std::vector<std::vector<std::string>> variants = {
         {}, {"--sessions", "2"}, {"--style", "coroutine"}, {"--style", "coroutine", "--sessions", "2"},
-        {"--discard", "yes"}, {"--discard", "yes", "--sessions", "2"}, {"--discard", "after-head"},
+        {"--discard", "yes"}, {"--discard", "yes", "--sessions", "2"}, {"--discard", "after-head"}, {"--discard", "group"},
         {"--discard", "yes", "--read-buffer", "40"}};
     std::size_t ok = 0;
     for (const auto& extra : variants) {
@@ -221,8 +234,11 @@ int run(int argc, char** argv) {
     else if (!std::strcmp(name, "--read-buffer"))  // --discard: the reader's buffer size
       cfg.read_buffer = std::size_t(std::max(1L, std::atol(value)));
     else if (!std::strcmp(name, "--discard")) {  // bodies through a stream, dropped (coroutine style)
-      cfg.discard = cfg.coroutine = !std::strcmp(value, "yes") || !std::strcmp(value, "after-head");
-      cfg.read_with_open = !std::strcmp(value, "yes");
+      cfg.discard = cfg.coroutine = !std::strcmp(value, "yes") || !std::strcmp(value, "group") ||
+                                    !std::strcmp(value, "after-head");
+      cfg.read_with = !std::strcmp(value, "group")        ? read_start::in_group
+                      : !std::strcmp(value, "after-head") ? read_start::after_head
+                                                          : read_start::with_open;
     }
     else if (!std::strcmp(name, "--http"))  // 1.1, 2 (ALPN / upgrade) or h2c (prior knowledge)
       cfg.version = !std::strcmp(value, "1.1") ? boost_curl::http_version::http1_1
@@ -236,7 +252,7 @@ int run(int argc, char** argv) {
   if (positional.size() != 3) {
     std::fprintf(stderr,
                  "usage: %s URL TOTAL CONCURRENCY [--style callback|coroutine] [--threads N] [--ca FILE] "
-                 "[--http 1.1|2|h2c] [--per-multi N] [--sessions N] [--discard yes|after-head] [--receive-buffer BYTES] "
+                 "[--http 1.1|2|h2c] [--per-multi N] [--sessions N] [--discard yes|group|after-head] [--receive-buffer BYTES] "
                  "[--read-buffer BYTES]\n",
                  argv[0]);
     return 2;
