@@ -30,6 +30,16 @@ pending_operation<boost::asio::any_completion_handler<Signature>> make_pending(
   return {std::move(erased), std::move(work), io, slot};
 }
 
+// The stream's state: a moved-from stream has none and gets a fresh one here, as a new stream
+// (not in the move itself, which must not allocate). Looked up when an operation is initiated,
+// not when it is made: a deferred read launched after a deferred open (in a parallel_group,
+// say) goes to the exchange that open started.
+inline const std::shared_ptr<stream_state>& current_state(std::shared_ptr<stream_state>& slot,
+                                                          const boost::asio::any_io_executor& ex) {
+  if (!slot) slot = make_stream_state(ex);
+  return slot;
+}
+
 class stream_open_initiation {
  public:
   using executor_type = boost::asio::any_io_executor;
@@ -48,9 +58,7 @@ class stream_open_initiation {
   template <class Handler>
   void operator()(Handler&& handler, request&& req) const {
     // A stream opened again starts afresh; the old exchange, if unfinished, is aborted.
-    if (!*state_) {
-      *state_ = make_stream_state(ex_);  // a moved-from stream
-    } else if (stream_in_use(**state_) && !stream_reuse(**state_)) {
+    if (stream_in_use(*current_state(*state_, ex_)) && !stream_reuse(**state_)) {
       stream_abort(**state_);
       *state_ = make_stream_state(ex_);
     }
@@ -65,9 +73,7 @@ class stream_open_initiation {
 };
 
 // async_read_some (Buffer: mutable_buffer) and async_write_some (const_buffer): the buffer
-// sequence flattened, the handler erased. The stream's state is looked up when the operation
-// is initiated, not when it is made: a deferred read launched after a deferred open (in a
-// parallel_group, say) goes to the exchange that open started.
+// sequence flattened, the handler erased.
 template <class Buffer>
 class stream_transfer_initiation {
  public:
@@ -82,8 +88,7 @@ class stream_transfer_initiation {
     for (auto it = boost::asio::buffer_sequence_begin(buffers), end = boost::asio::buffer_sequence_end(buffers);
          it != end; ++it)
       list.push_back(Buffer(*it));
-    if (!*state_) *state_ = make_stream_state(ex_);  // a moved-from stream: not_connected, as a new one
-    const std::shared_ptr<stream_state> state = *state_;
+    const std::shared_ptr<stream_state>& state = current_state(*state_, ex_);  // no user code runs below
     auto op = make_pending<read_signature>(std::forward<Handler>(handler), ex_, state);
     if constexpr (std::is_same_v<Buffer, boost::asio::mutable_buffer>)
       stream_read(state, std::move(op), list.data(), list.size());
