@@ -27,11 +27,15 @@ struct share_deleter {
 struct slist_deleter {
   void operator()(curl_slist* l) const noexcept { curl_slist_free_all(l); }
 };
+struct url_deleter {
+  void operator()(CURLU* u) const noexcept { curl_url_cleanup(u); }
+};
 
 using easy_ptr = std::unique_ptr<CURL, easy_deleter>;
 using multi_ptr = std::unique_ptr<CURLM, multi_deleter>;
 using share_ptr = std::unique_ptr<CURLSH, share_deleter>;
 using slist_ptr = std::unique_ptr<curl_slist, slist_deleter>;
+using url_ptr = std::unique_ptr<CURLU, url_deleter>;
 
 // curl_global_init is not thread-safe in libcurl 7.88: run it once per process.
 void ensure_curl_global_init();

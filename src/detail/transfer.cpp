@@ -183,7 +183,8 @@ transfer::transfer(const socket_hooks& hooks, session_state* session)
   if (!set_fixed_options()) throw std::bad_alloc();
 }
 
-transfer::~transfer() = default;
+// The easy handle goes first: it may point at applied_.parsed_url (CURLOPT_CURLU).
+transfer::~transfer() { easy_.reset(); }
 
 // Options every transfer has, set once per easy handle (and again after a reset). False:
 // out of memory.
@@ -309,10 +310,24 @@ error_code transfer::apply() {
   };
 
   if (has_crlf(req.url)) return refuse("the URL holds a CR or LF character");
-  // libcurl keeps the URL set, so a load generator's repeated URL is not copied again.
-  if (was.url != req.url) {
+  // libcurl keeps the URL set, so a load generator's repeated URL is not copied again. When
+  // the same URL comes again on this handle it is parsed here, once, and given to libcurl as a
+  // CURLOPT_CURLU handle: libcurl then copies the parsed form for each transfer instead of
+  // parsing the string again (about 4 400 instructions a request, bench/README.md). Not with
+  // curl_options, which may change how libcurl parses (CURLOPT_PATH_AS_IS, ...).
+  const bool may_parse = req.curl_options.empty();
+  if (was.url != req.url || (was.parsed_url && !may_parse)) {
+    if (was.parsed_url) {
+      set(CURLOPT_CURLU, static_cast<CURLU*>(nullptr));  // it would take precedence over CURLOPT_URL
+      was.parsed_url.reset();
+    }
     set(CURLOPT_URL, req.url.c_str());  // libcurl copies it
     was.url = req.url;
+    was.url_parse_tried = false;
+  } else if (may_parse && !was.url_parse_tried) {
+    was.url_parse_tried = true;
+    was.parsed_url = parse_as_libcurl_does(req.url);  // null: libcurl parses the string, and says what is wrong
+    if (was.parsed_url) set(CURLOPT_CURLU, was.parsed_url.get());
   }
   if (was.protocols != req.protocols) {
     set(CURLOPT_PROTOCOLS_STR, req.protocols.c_str());
@@ -645,7 +660,7 @@ constexpr int deprecated_redir_protocols = CURLOPTTYPE_LONG + 182;
 bool owned_by_the_engine(int option) noexcept {
   if (option == deprecated_protocols || option == deprecated_redir_protocols) return true;
   switch (option) {
-    case CURLOPT_URL: case CURLOPT_NOSIGNAL: case CURLOPT_FOLLOWLOCATION: case CURLOPT_COOKIEFILE:
+    case CURLOPT_URL: case CURLOPT_CURLU: case CURLOPT_NOSIGNAL: case CURLOPT_FOLLOWLOCATION: case CURLOPT_COOKIEFILE:
     case CURLOPT_COOKIEJAR: case CURLOPT_COOKIELIST: case CURLOPT_COOKIESESSION: case CURLOPT_CUSTOMREQUEST:
     case CURLOPT_COPYPOSTFIELDS: case CURLOPT_POSTFIELDSIZE: case CURLOPT_POSTFIELDSIZE_LARGE:
     case CURLOPT_HTTPGET: case CURLOPT_NOBODY: case CURLOPT_POST: case CURLOPT_UPLOAD: case CURLOPT_CONNECT_ONLY:

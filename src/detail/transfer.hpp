@@ -174,6 +174,8 @@ class transfer {
     std::optional<authentication> auth;
     std::string cookie;
     std::string url, ca_file, proxy, unix_socket_path;
+    url_ptr parsed_url;            // url, parsed, set as CURLOPT_CURLU (see apply())
+    bool url_parse_tried = false;  // for this url
     std::string protocols = "\x01";  // no request has this: the first one always sets them
   };
 

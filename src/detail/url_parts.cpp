@@ -1,6 +1,6 @@
 #include "url_parts.hpp"
 
-#include <curl/curl.h>
+#include "curl_handles.hpp"
 
 #include <cctype>
 #include <memory>
@@ -8,9 +8,6 @@
 namespace boost_curl::detail {
 namespace {
 
-struct url_deleter {
-  void operator()(CURLU* u) const noexcept { curl_url_cleanup(u); }
-};
 struct part_deleter {
   void operator()(char* p) const noexcept { curl_free(p); }
 };
@@ -22,13 +19,23 @@ part_ptr part(CURLU* u, CURLUPart which, unsigned flags = 0) {
   return part_ptr(p);
 }
 
-std::unique_ptr<CURLU, url_deleter> parse(const std::string& url) {
-  std::unique_ptr<CURLU, url_deleter> u(curl_url());
+url_ptr parse(const std::string& url) {
+  url_ptr u(curl_url());
   if (u && curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) u.reset();
   return u;
 }
 
 }  // namespace
+
+url_ptr parse_as_libcurl_does(const std::string& url) {
+  // What libcurl's parseurlandfillconn() passes for a URL string (lib/url.c, 7.85 to 8.x);
+  // CURLOPT_PATH_AS_IS and CURLOPT_DISALLOW_USERNAME_IN_URL would add flags, which is why a
+  // request with curl_options never uses a parsed URL (transfer::apply).
+  url_ptr u(curl_url());
+  if (u && curl_url_set(u.get(), CURLUPART_URL, url.c_str(), CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK)
+    u.reset();
+  return u;
+}
 
 std::string origin_of(const std::string& url) {
   const auto u = parse(url);

@@ -3,9 +3,15 @@
 
 // Parts of a URL, read with libcurl's own parser (as libcurl will read the URL).
 
+#include "curl_handles.hpp"
+
 #include <string>
 
 namespace boost_curl::detail {
+
+// The URL parsed as libcurl parses a CURLOPT_URL string (same flags), for CURLOPT_CURLU; null
+// when it does not parse or memory runs out.
+url_ptr parse_as_libcurl_does(const std::string& url);
 
 // "scheme://host:port", lower case, the port explicit; empty when the URL does not parse.
 std::string origin_of(const std::string& url);

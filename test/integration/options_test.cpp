@@ -86,6 +86,52 @@ BOOST_AUTO_TEST_CASE(any_option_by_number_and_reset_after) {
   BOOST_TEST(service().statistics().sockets_opened == 1u);  // and the connection was reused
 }
 
+// A URL that comes again on the same pooled handle is parsed once and given to libcurl parsed
+// (CURLOPT_CURLU): the first use goes as a string, the second parses, the third and later reuse
+// the parse. Every one of them must send and report exactly what the string would.
+BOOST_AUTO_TEST_CASE(a_repeated_url_reads_the_same_every_time) {
+  const std::string port = std::to_string(origin.port());
+  const std::string plain = url("/echo?a=1&b=%20x");
+  const std::string with_user = "http://user%40home:p%3Ass@127.0.0.1:" + port + "/echo";
+  const std::string dotted = url("/sub/../echo");
+  const std::string bare = "http://127.0.0.1:" + port;  // no path: libcurl adds "/"
+  // plain, plain, other, plain: switching away from a parsed URL and back starts over.
+  const std::vector<std::string> order = {plain,     plain,     plain,  with_user, with_user, with_user,
+                                          plain,     dotted,    dotted, dotted,    bare,      bare,
+                                          bare,      with_user, plain,  plain};
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    BOOST_TEST_CONTEXT("request " << i << ": " << order[i]) {
+      fetch_result r = fetch(ctx, request(order[i]));
+      BOOST_TEST_REQUIRE(!r.ec, r.resp.error_message);
+      const std::string& u = order[i];
+      if (u == plain) {
+        BOOST_TEST(r.resp.body.rfind("GET /echo?a=1&b=%20x\n", 0) == 0);
+        BOOST_TEST(r.resp.effective_url == plain);
+      } else if (u == with_user) {
+        // The credentials in the URL, percent-decoded, as Basic authentication ("user@home:p:ss").
+        BOOST_TEST(r.resp.body.find("Authorization: Basic dXNlckBob21lOnA6c3M=\n") != std::string::npos);
+        BOOST_TEST(r.resp.effective_url == with_user);
+      } else if (u == dotted) {
+        BOOST_TEST(r.resp.body.rfind("GET /echo\n", 0) == 0);  // dot segments removed
+        BOOST_TEST(r.resp.effective_url == url("/echo"));
+      } else {
+        BOOST_TEST(r.resp.status_code() == 404u);
+        BOOST_TEST(r.resp.effective_url == bare + "/");
+      }
+    }
+  }
+  // An escape-hatch option that changes how libcurl reads the URL applies although the same
+  // URL was parsed for the requests just before; and the next request parses as usual again.
+  for (int i = 0; i < 3; ++i) BOOST_TEST(fetch(ctx, request(dotted)).resp.body.rfind("GET /echo\n", 0) == 0);
+  request as_is(dotted);
+  as_is.set_curl_option(CURLOPT_PATH_AS_IS, 1L);
+  fetch_result kept = fetch(ctx, as_is);
+  BOOST_TEST_REQUIRE(!kept.ec, kept.resp.error_message);
+  BOOST_TEST(kept.resp.status_code() == 404u);  // the origin saw "/sub/../echo"
+  for (int i = 0; i < 3; ++i) BOOST_TEST(fetch(ctx, request(dotted)).resp.body.rfind("GET /echo\n", 0) == 0);
+  BOOST_TEST(service().statistics().sockets_opened == 1u);  // one pooled handle, one connection throughout
+}
+
 BOOST_AUTO_TEST_CASE(unfit_options_are_refused) {
   struct bad {
     const char* why;
