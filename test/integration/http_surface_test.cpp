@@ -89,6 +89,32 @@ BOOST_AUTO_TEST_CASE(basic_digest_bearer_and_any) {
   }
 }
 
+// Credentials sent by one request never go with the next one on the same pooled handle and
+// connection: given as request::auth, or in the URL (which is parsed once when repeated,
+// CURLOPT_CURLU, and must then be dropped as well).
+BOOST_AUTO_TEST_CASE(a_pooled_handle_forgets_credentials) {
+  const std::string echo = url("/echo");
+  const std::string port = std::to_string(origin.port());
+  const std::string with_user = "http://ann:s3cret@127.0.0.1:" + port + "/echo";
+  auto sent = [&](request req) {
+    fetch_result r = fetch(ctx, std::move(req));
+    BOOST_TEST_REQUIRE(!r.ec, r.resp.error_message);
+    const std::size_t at = r.resp.body.find("Authorization: ");
+    return at == std::string::npos ? std::string() : r.resp.body.substr(at, r.resp.body.find('\n', at) - at);
+  };
+  request basic(echo);
+  basic.auth = authentication::basic("ann", "s3cret");
+  BOOST_TEST(sent(basic) == "Authorization: Basic YW5uOnMzY3JldA==");
+  BOOST_TEST(sent(request(echo)) == "");
+  request bearer(echo);
+  bearer.auth = authentication::bearer("t0ken");
+  BOOST_TEST(sent(bearer) == "Authorization: Bearer t0ken");
+  BOOST_TEST(sent(request(echo)) == "");
+  for (int i = 0; i < 3; ++i) BOOST_TEST(sent(request(with_user)) == "Authorization: Basic YW5uOnMzY3JldA==");
+  BOOST_TEST(sent(request(echo)) == "");
+  BOOST_TEST(service().statistics().sockets_opened == 1u);  // the same connection throughout
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_FIXTURE_TEST_SUITE(request_surface, origin_fixture)

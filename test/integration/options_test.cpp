@@ -142,6 +142,10 @@ BOOST_AUTO_TEST_CASE(unfit_options_are_refused) {
   cases.push_back({"integer for a string option", request(url("/echo")).set_curl_option(CURLOPT_USERAGENT, 1)});
   cases.push_back({"a list option", request(url("/echo")).set_curl_option(CURLOPT_HTTPHEADER, "X: 1")});
   cases.push_back({"the engine's own", request(url("/echo")).set_curl_option(CURLOPT_URL, "http://elsewhere/")});
+  cases.push_back({"cookie jar", request(url("/echo")).set_curl_option(CURLOPT_COOKIEJAR, "/tmp/jar")});
+  cases.push_back({"cookie list", request(url("/echo")).set_curl_option(CURLOPT_COOKIELIST, "ALL")});
+  cases.push_back({"CR LF in a string", request(url("/echo")).set_curl_option(CURLOPT_USERAGENT, "a\r\nX-Injected: 1")});
+  cases.push_back({"LF in a string", request(url("/echo")).set_curl_option(CURLOPT_REFERER, "a\nX-Injected: 1")});
   cases.push_back({"unknown", request(url("/echo")).set_curl_option(999999, 1)});
   // The scheme allow-list, also by its deprecated names (CURLOPT_PROTOCOLS, _REDIR_PROTOCOLS).
   cases.push_back({"protocols", request(url("/echo")).set_curl_option(CURLOPT_PROTOCOLS_STR, "all")});
