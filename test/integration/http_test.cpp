@@ -162,6 +162,33 @@ BOOST_AUTO_TEST_CASE(fields_sent_to_another_host_on_redirect) {
   BOOST_TEST(same.resp.body.find("Authorization: Bearer secret-token\n") != std::string::npos);
 }
 
+// A 307 or 308 to another origin re-sends the body there (RFC 9110 keeps method and body; what
+// libcurl and browsers do), with the fields that describe it, and without the credentials:
+// doc/security.md lists it, and `protocols` or not following redirects are the ways out. A 303
+// turns it into a GET without a body.
+BOOST_AUTO_TEST_CASE(a_307_to_another_origin_sends_the_body_there) {
+  tools::loopback_origin other;
+  for (const unsigned status : {307u, 308u, 303u}) {
+    request req(url("/redirect-to?status=" + std::to_string(status) + "&url=" + escape_for_query(other.url("/echo"))));
+    req.follow_redirects = true;
+    req.method = http::verb::post;
+    req.body = "payload";
+    req.headers.set(http::field::content_type, "text/x-payload");
+    req.auth = authentication::basic("ann", "pw");
+    fetch_result r = fetch(ctx, std::move(req));
+    BOOST_TEST_CONTEXT(status) {
+      BOOST_TEST_REQUIRE(!r.ec, r.resp.error_message);
+      BOOST_TEST(r.resp.effective_url == other.url("/echo"));
+      const bool kept = status != 303;
+      BOOST_TEST(r.resp.body.rfind(kept ? "POST /echo\n" : "GET /echo\n", 0) == 0);
+      BOOST_TEST((r.resp.body.find("\n\npayload") != std::string::npos) == kept);
+      BOOST_TEST((r.resp.body.find("Content-Type: text/x-payload\n") != std::string::npos) == kept);
+      BOOST_TEST(r.resp.body.find("Authorization") == std::string::npos);
+    }
+  }
+  BOOST_TEST(other.requests_served() == 3u);
+}
+
 // Cleartext with the default version is HTTP/1.1: a second concurrent request must not wait
 // for the first one's response to learn whether the connection multiplexes (which
 // CURLOPT_PIPEWAIT would make it do).
