@@ -89,8 +89,9 @@ struct request {
   std::optional<authentication> auth;  ///< server credentials; none by default
   /// name=value pairs sent with this request, in the same single Cookie field as a Cookie field
   /// set in `headers` and (in a session) the jar's cookies for the URL. In a session they are
-  /// also stored in its jar, for the URL's host. Names or values holding ';', ',', white space,
-  /// CR or LF are refused (error::invalid_request).
+  /// also stored in its jar, for the URL's host (`secure` when the URL is https, so never sent
+  /// over cleartext). Names or values holding ';', ',', white space, CR or LF are refused
+  /// (error::invalid_request).
   std::vector<std::pair<std::string, std::string>> cookies;
   /// 4xx and 5xx statuses complete with an error (category http_status, value the status,
   /// equal to condition::http_error_status); the response is still delivered.

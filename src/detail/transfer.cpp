@@ -632,8 +632,10 @@ error_code transfer::apply_auth_and_cookies(option_setter& set) {
     if (jar) {
       if (host.empty()) host = host_of(req.url);
       if (host.empty()) return refuse("cookies for a URL without a host");
-      // Netscape format: this host only, path /, a session cookie.
-      const std::string entry = host + "\tFALSE\t/\tFALSE\t0\t" + name + "\t" + value;
+      // Netscape format: this host only, path /, a session cookie; given for an https URL, a
+      // secure one, so that the jar never sends it over cleartext.
+      const std::string entry =
+          host + "\tFALSE\t/\t" + (is_https(req.url) ? "TRUE" : "FALSE") + "\t0\t" + name + "\t" + value;
       set(CURLOPT_COOKIELIST, entry.c_str());
     } else {
       if (!cookie.empty()) cookie += "; ";

@@ -280,6 +280,45 @@ BOOST_AUTO_TEST_CASE(one_cookie_field) {
   BOOST_TEST(fetch_in(ctx, s, request(url("/cookie/get"))).resp.body.find("a=1") != std::string::npos);
 }
 
+// In a session, cookies given with an https request go into the jar as secure cookies: the jar
+// sends them again over https, never over cleartext to the same host. On 127.0.0.2: libcurl
+// treats 127.0.0.1 and localhost as secure contexts even over http.
+BOOST_AUTO_TEST_CASE(cookies_given_over_https_stay_off_cleartext) {
+  tools::loopback_origin::options tls_options;
+  tls_options.address = "127.0.0.2";
+  tls_options.tls = true;
+  tools::loopback_origin tls_origin(tls_options);
+  tools::loopback_origin::options plain_options;
+  plain_options.address = "127.0.0.2";
+  tools::loopback_origin plain_origin(plain_options);
+  auto over_tls = [&](std::string path) {
+    request req(tls_origin.url(path));
+    req.ca_file = tls_origin.ca_file();
+    req.verify_host = false;  // the test certificate names 127.0.0.1
+    return req;
+  };
+  session s(ctx);
+  request given = over_tls("/echo");
+  given.cookies = {{"sid", "s3cret"}};
+  fetch_result first = fetch_in(ctx, s, std::move(given));
+  BOOST_TEST_REQUIRE(!first.ec, first.resp.error_message);
+  BOOST_TEST(first.resp.body.find("Cookie: sid=s3cret\n") != std::string::npos);
+  bool secure = false;
+  for (const cookie& c : s.cookies()) secure = secure || (c.name == "sid" && c.domain == "127.0.0.2" && c.secure);
+  BOOST_TEST(secure);
+  fetch_result again = fetch_in(ctx, s, over_tls("/echo"));
+  BOOST_TEST(again.resp.body.find("Cookie: sid=s3cret\n") != std::string::npos);  // the jar sends it over https
+  fetch_result clear = fetch_in(ctx, s, request(plain_origin.url("/echo")));
+  BOOST_TEST_REQUIRE(!clear.ec, clear.resp.error_message);
+  BOOST_TEST(clear.resp.body.find("s3cret") == std::string::npos);
+
+  // Given over http, the cookie is not secure (and goes over https too).
+  request plain(plain_origin.url("/echo"));
+  plain.cookies = {{"pref", "dark"}};
+  fetch_in(ctx, s, std::move(plain));
+  BOOST_TEST(fetch_in(ctx, s, over_tls("/echo")).resp.body.find("pref=dark") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(malformed_cookies_are_refused) {
   for (auto bad : {std::pair<std::string, std::string>{"a;b", "1"}, {"a", "1;2"}, {"a b", "1"}, {"a", "x\r\ny"},
                    {"", "1"}, {"a", "1,2"}}) {
