@@ -183,7 +183,7 @@ transfer::transfer(const socket_hooks& hooks, session_state* session)
   if (!set_fixed_options()) throw std::bad_alloc();
 }
 
-// The easy handle goes first: it may point at applied_.parsed_url (CURLOPT_CURLU).
+// The easy handle goes first: it may point into url_memo_ (CURLOPT_CURLU).
 transfer::~transfer() { easy_.reset(); }
 
 // Options every transfer has, set once per easy handle (and again after a reset). False:
@@ -310,25 +310,24 @@ error_code transfer::apply() {
   };
 
   if (has_crlf(req.url)) return refuse("the URL holds a CR or LF character");
-  // libcurl keeps the URL set, so a load generator's repeated URL is not copied again. When
-  // the same URL comes again on this handle it is parsed here, once, and given to libcurl as a
-  // CURLOPT_CURLU handle: libcurl then copies the parsed form for each transfer instead of
-  // parsing the string again (about 10 000 of a small request's 77 000 instructions,
-  // bench/results/2026-12-03-parsed-url.md). Not with curl_options, which may change how
-  // libcurl parses (CURLOPT_PATH_AS_IS, ...).
-  const bool may_parse = req.curl_options.empty();
-  if (was.url != req.url || (was.parsed_url && !may_parse)) {
-    if (was.parsed_url) {
-      set(CURLOPT_CURLU, static_cast<CURLU*>(nullptr));  // it would take precedence over CURLOPT_URL
-      was.parsed_url.reset();
-    }
+  // libcurl keeps the URL set, so a load generator's repeated URL is not copied again. A URL
+  // this handle had lately goes as its parsed form (parsed_url_memo.hpp): libcurl copies that
+  // instead of parsing the string. Not with curl_options, which may change how libcurl parses
+  // (CURLOPT_PATH_AS_IS, ...).
+  url_ptr retired;  // what the memo forgot: freed on return, once libcurl points elsewhere
+  const parsed_url_memo::form parsed = req.curl_options.empty() ? url_memo_.find(req.url, retired) : parsed_url_memo::form{};
+  const bool leaving_parsed = was.parsed_url && !parsed.handle;
+  if (parsed.handle != was.parsed_url) {
+    // With its text as the string: libcurl connects with the parsed handle and reports (and
+    // keeps) the string as the URL (CURLINFO_EFFECTIVE_URL, ...), making it from the handle
+    // only when no string is set.
+    if (parsed.handle) set(CURLOPT_URL, parsed.text);
+    set(CURLOPT_CURLU, parsed.handle);  // takes precedence over CURLOPT_URL; null: the string again
+    was.parsed_url = parsed.handle;
+  }
+  if (!parsed.handle && (leaving_parsed || was.url != req.url)) {
     set(CURLOPT_URL, req.url.c_str());  // libcurl copies it
     was.url = req.url;
-    was.url_parse_tried = false;
-  } else if (may_parse && !was.url_parse_tried) {
-    was.url_parse_tried = true;
-    was.parsed_url = parse_as_libcurl_does(req.url);  // null: libcurl parses the string, and says what is wrong
-    if (was.parsed_url) set(CURLOPT_CURLU, was.parsed_url.get());
   }
   if (was.protocols != req.protocols) {
     set(CURLOPT_PROTOCOLS_STR, req.protocols.c_str());
@@ -366,7 +365,7 @@ error_code transfer::apply() {
   // concurrent request until the first response to learn that.
   const bool pipewait = v == CURL_HTTP_VERSION_2_0 || v == CURL_HTTP_VERSION_2TLS ||
                         v == CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE ||
-                        (v == CURL_HTTP_VERSION_NONE && is_https(was.url));
+                        (v == CURL_HTTP_VERSION_NONE && is_https(req.url));
   if (pipewait != was.pipewait) set(CURLOPT_PIPEWAIT, (was.pipewait = pipewait) ? 1L : 0L);
   if (was.decompress != req.decompress) {
     set(CURLOPT_ACCEPT_ENCODING, req.decompress ? "" : static_cast<const char*>(nullptr));

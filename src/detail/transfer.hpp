@@ -11,6 +11,7 @@
 #include "body_sink.hpp"
 #include "progress_relay.hpp"
 #include "curl_handles.hpp"
+#include "parsed_url_memo.hpp"
 #include "socket_registry.hpp"
 
 #include <boost_curl/detail/initiate_fetch.hpp>
@@ -174,8 +175,7 @@ class transfer {
     std::optional<authentication> auth;
     std::string cookie;
     std::string url, ca_file, proxy, unix_socket_path;
-    url_ptr parsed_url;            // url, parsed, set as CURLOPT_CURLU (see apply())
-    bool url_parse_tried = false;  // for this url
+    CURLU* parsed_url = nullptr;  // set as CURLOPT_CURLU (url_memo_ owns it), or null: the url string
     std::string protocols = "\x01";  // no request has this: the first one always sets them
   };
 
@@ -183,6 +183,7 @@ class transfer {
   session_state* session_;
   easy_ptr easy_;
   applied_options applied_;
+  parsed_url_memo url_memo_;  // outlives any easy handle pointing into it (see ~transfer)
   bool needs_reset_ = false;  // a failed prepare left options unknown: start from scratch
   std::string default_ca_file_;  // libcurl's built-in CA bundle, restored when ca_file is cleared
   std::optional<request> request_;  // the current hop's request (libcurl reads its body in place); none when idle

@@ -27,13 +27,17 @@ url_ptr parse(const std::string& url) {
 
 }  // namespace
 
-url_ptr parse_as_libcurl_does(const std::string& url) {
-  // What libcurl's parseurlandfillconn() passes for a URL string (lib/url.c, 7.85 to 8.x);
-  // CURLOPT_PATH_AS_IS and CURLOPT_DISALLOW_USERNAME_IN_URL would add flags, which is why a
-  // request with curl_options never uses a parsed URL (transfer::apply).
+url_ptr parse_as_libcurl_does(const std::string& url, std::string& text) {
+  // What libcurl's parseurlandfillconn() does with a URL string (lib/url.c, 7.85 to 8.x): parse
+  // with these flags, then take the whole URL back as its text. CURLOPT_PATH_AS_IS and
+  // CURLOPT_DISALLOW_USERNAME_IN_URL would add flags, which is why a request with curl_options
+  // never uses a parsed URL (transfer::apply).
   url_ptr u(curl_url());
-  if (u && curl_url_set(u.get(), CURLUPART_URL, url.c_str(), CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK)
-    u.reset();
+  if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK)
+    return nullptr;
+  const part_ptr whole = part(u.get(), CURLUPART_URL);
+  if (!whole) return nullptr;
+  text = whole.get();
   return u;
 }
 

@@ -9,9 +9,10 @@
 
 namespace boost_curl::detail {
 
-// The URL parsed as libcurl parses a CURLOPT_URL string (same flags), for CURLOPT_CURLU; null
-// when it does not parse or memory runs out.
-url_ptr parse_as_libcurl_does(const std::string& url);
+// The URL parsed as libcurl parses a CURLOPT_URL string (same flags), for CURLOPT_CURLU, and in
+// `text` the URL as libcurl then writes it (its effective URL); null when it does not parse or
+// memory runs out.
+url_ptr parse_as_libcurl_does(const std::string& url, std::string& text);
 
 // "scheme://host:port", lower case, the port explicit; empty when the URL does not parse.
 std::string origin_of(const std::string& url);

@@ -87,23 +87,28 @@ BOOST_AUTO_TEST_CASE(any_option_by_number_and_reset_after) {
 }
 
 // A URL that comes again on the same pooled handle is parsed once and given to libcurl parsed
-// (CURLOPT_CURLU): the first use goes as a string, the second parses, the third and later reuse
-// the parse. Every one of them must send and report exactly what the string would.
+// (CURLOPT_CURLU; the handle remembers its last four URLs): the first use goes as a string, the
+// second parses, later ones reuse the parse. Every one of them must send and report exactly
+// what the string would.
 BOOST_AUTO_TEST_CASE(a_repeated_url_reads_the_same_every_time) {
   const std::string port = std::to_string(origin.port());
   const std::string plain = url("/echo?a=1&b=%20x");
   const std::string with_user = "http://user%40home:p%3Ass@127.0.0.1:" + port + "/echo";
   const std::string dotted = url("/sub/../echo");
   const std::string bare = "http://127.0.0.1:" + port;  // no path: libcurl adds "/"
-  // plain, plain, other, plain: switching away from a parsed URL and back starts over.
-  const std::vector<std::string> order = {plain,     plain,     plain,  with_user, with_user, with_user,
-                                          plain,     dotted,    dotted, dotted,    bare,      bare,
-                                          bare,      with_user, plain,  plain};
+  const std::string fifth = url("/echo?fifth");
+  // Repeats, alternations between parsed URLs and the string form, a fifth URL that makes the
+  // handle forget the least recently used one (with_user), which then starts over.
+  const std::vector<std::string> order = {plain,  plain,     plain,  with_user, with_user, with_user, plain,
+                                          dotted, dotted,    dotted, bare,      bare,      bare,      with_user,
+                                          plain,  plain,     dotted, plain,     bare,      dotted,    bare,
+                                          fifth,  with_user, fifth,  with_user, plain,     fifth,     with_user};
   for (std::size_t i = 0; i < order.size(); ++i) {
     BOOST_TEST_CONTEXT("request " << i << ": " << order[i]) {
       fetch_result r = fetch(ctx, request(order[i]));
       BOOST_TEST_REQUIRE(!r.ec, r.resp.error_message);
       const std::string& u = order[i];
+      BOOST_TEST((r.resp.body.find("Authorization:") != std::string::npos) == (u == with_user));
       if (u == plain) {
         BOOST_TEST(r.resp.body.rfind("GET /echo?a=1&b=%20x\n", 0) == 0);
         BOOST_TEST(r.resp.effective_url == plain);
@@ -111,6 +116,9 @@ BOOST_AUTO_TEST_CASE(a_repeated_url_reads_the_same_every_time) {
         // The credentials in the URL, percent-decoded, as Basic authentication ("user@home:p:ss").
         BOOST_TEST(r.resp.body.find("Authorization: Basic dXNlckBob21lOnA6c3M=\n") != std::string::npos);
         BOOST_TEST(r.resp.effective_url == with_user);
+      } else if (u == fifth) {
+        BOOST_TEST(r.resp.body.rfind("GET /echo?fifth\n", 0) == 0);
+        BOOST_TEST(r.resp.effective_url == fifth);
       } else if (u == dotted) {
         BOOST_TEST(r.resp.body.rfind("GET /echo\n", 0) == 0);  // dot segments removed
         BOOST_TEST(r.resp.effective_url == url("/echo"));
