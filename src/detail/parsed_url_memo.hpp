@@ -24,7 +24,8 @@ class parsed_url_memo {
   static constexpr std::size_t capacity = 4;
 
   // A URL's parsed handle, and its text as libcurl makes it from the string (what libcurl then
-  // reports as the effective URL); both null when there is none.
+  // reports as the effective URL); both null when there is none. The text is valid until the
+  // next find() (libcurl copies it); the handle until find() forgets it.
   struct form {
     CURLU* handle = nullptr;
     const char* text = nullptr;
