@@ -44,7 +44,11 @@ class parsed_url_memo {
         ++used_;
       else
         retired = std::move(entries_[--at].parsed);  // the least recently used: at the back
-      entries_[at] = entry{std::move(copy)};
+      entry& fresh = entries_[at];
+      fresh.url = std::move(copy);
+      fresh.tried = false;
+      fresh.parsed.reset();
+      fresh.text.clear();
       to_front(at);
       return {};
     }
