@@ -19,9 +19,9 @@ part_ptr part(CURLU* u, CURLUPart which, unsigned flags = 0) {
   return part_ptr(p);
 }
 
-url_ptr parse(const std::string& url) {
+url_ptr parse(const std::string& url, unsigned flags = 0) {
   url_ptr u(curl_url());
-  if (u && curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) u.reset();
+  if (u && curl_url_set(u.get(), CURLUPART_URL, url.c_str(), flags) != CURLUE_OK) u.reset();
   return u;
 }
 
@@ -32,9 +32,8 @@ url_ptr parse_as_libcurl_does(const std::string& url, std::string& text) {
   // with these flags, then take the whole URL back as its text. CURLOPT_PATH_AS_IS and
   // CURLOPT_DISALLOW_USERNAME_IN_URL would add flags, which is why a request with curl_options
   // never uses a parsed URL (transfer::apply).
-  url_ptr u(curl_url());
-  if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK)
-    return nullptr;
+  url_ptr u = parse(url, CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME);
+  if (!u) return nullptr;
   const part_ptr whole = part(u.get(), CURLUPART_URL);
   if (!whole) return nullptr;
   text = whole.get();
