@@ -165,7 +165,20 @@ std::uint64_t multi_driver::start(const asio::any_io_executor& io_executor, asio
         // The "timeout 0" libcurl asked for in curl_multi_add_handle: the transfer starts now
         // (connects, or sends on a reused connection), in this call. Whatever the caller does
         // next (block on a future, say), it is under way and the reactor watches its socket.
-        serve_kicks(done);
+        // Except the second and later ones the handlers of one of this driver's rounds start:
+        // those start together once the round's handlers returned (dispatch_completions).
+        delivery_round* const round = delivery_round::of(*this);
+        const bool start_now = !round || round->first_start();
+        if (start_now) serve_kicks(done);
+        if (round && (!start_now || !done.empty())) {
+          // Left for the round's end: the start, and what the first one finished (delivered
+          // by the round's next turn, not posted). Both are the driver's, not the round's,
+          // and the epoll set is woken (unless a wake-up is pending already), so that another
+          // thread serves them should a handler block, waiting for the fetch it started, say.
+          undelivered_.append(done);
+          round->defer();
+          sockets_.wake();
+        }
         wait_ready();
         engine_notice* found = take_notices();
         lock.unlock();
@@ -457,12 +470,63 @@ void multi_driver::release_tickets(completions& done) {
   });
 }
 
-// Only from the engine's own handlers (a socket turned ready, the timer, a posted turn): a
-// handler that may run inline here runs in no initiating function and no emit().
+thread_local multi_driver::delivery_round* multi_driver::delivery_round::current = nullptr;
+
+namespace {
+// Rounds (the handlers, then the transfers they started, which may finish more) one wake-up
+// runs before the reactor and the context's other handlers get their turn.
+constexpr int max_delivery_rounds = 8;
+}  // namespace
+
+// Only from the engine's own handlers (a socket turned ready, the timer): a handler that may
+// run inline here runs in no initiating function and no emit(). The fetches they start are
+// started together after them (delivery_round), and what finishes then is delivered the same
+// way, for a bounded number of rounds.
 void multi_driver::dispatch_completions(completions& done) {
-  release_tickets(done);
-  while (std::unique_ptr<completion> c = done.pop()) deliver_one(std::move(c), false);
+  for (int round = 0;; ++round) {
+    release_tickets(done);
+    bool deferred = false;
+    try {
+      delivery_round starts(*this, deferred);
+      while (std::unique_ptr<completion> c = done.pop()) deliver_one(std::move(c), false);
+    } catch (...) {
+      // A handler threw: it propagates from run(), as from any Asio handler. What it started
+      // and the completions after it are served at the next wake-up, in the next run().
+      keep_for_next_wake_up(done);
+      throw;
+    }
+    if (deferred) {
+      engine_notice* found = nullptr;
+      {
+        std::lock_guard lock(mutex_);
+        if (!shut_down_) {
+          done.append(undelivered_);
+          serve_kicks(done);
+          wait_ready();
+          found = take_notices();
+        }
+      }
+      deliver_notices(found, false);
+    }
+    if (done.empty()) break;
+    if (round == max_delivery_rounds) {
+      // Finished transfers found again and again (responses that keep arriving while the
+      // handlers start more): the reactor and the other handlers get their turn first.
+      return keep_for_next_wake_up(done);
+    }
+  }
   after_delivery();
+}
+
+void multi_driver::keep_for_next_wake_up(completions& done) noexcept {
+  completions dropped;  // destroyed after the mutex is released: it holds user handlers
+  std::lock_guard lock(mutex_);
+  if (shut_down_) {
+    dropped.append(done);
+  } else {
+    undelivered_.append(done);
+    wake_soon();  // also serves the starts the handlers left (on_ready serves kicks)
+  }
 }
 
 // From async_fetch and from cancellation: every handler is queued, none runs here. (Going

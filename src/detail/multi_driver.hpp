@@ -147,7 +147,34 @@ class multi_driver : public std::enable_shared_from_this<multi_driver> {
   static void deliver_notices(engine_notice* list, bool post);
   void release_tickets(completions& done);
   void dispatch_completions(completions& done);  // from the engine's own handlers
+  // The handlers one dispatch_completions() runs on this thread. The first transfer they
+  // start on this driver starts at once, the others together once they returned: one libcurl
+  // call for all, as libcurl's own loop adds transfers between two rounds. What finishes in
+  // those starts is delivered by the round's next turn, not posted.
+  class delivery_round {
+   public:
+    delivery_round(multi_driver& d, bool& deferred) noexcept : driver_(&d), deferred_(&deferred), outer_(current) {
+      current = this;
+    }
+    ~delivery_round() { current = outer_; }
+    delivery_round(const delivery_round&) = delete;
+    delivery_round& operator=(const delivery_round&) = delete;
+
+    static delivery_round* of(const multi_driver& d) noexcept {
+      return current && current->driver_ == &d ? current : nullptr;
+    }
+    bool first_start() noexcept { return !started_++; }
+    void defer() noexcept { *deferred_ = true; }
+
+   private:
+    const multi_driver* driver_;
+    bool* deferred_;
+    delivery_round* outer_;
+    unsigned started_ = 0;
+    static thread_local delivery_round* current;
+  };
   void post_completions(completions& done);      // from async_fetch and from cancellation
+  void keep_for_next_wake_up(completions& done) noexcept;
   void after_delivery();
   void deliver_one(std::unique_ptr<completion> c, bool post) noexcept;
   static void complete_operation(completion& c);
