@@ -185,6 +185,7 @@ class transfer {
   applied_options applied_;
   parsed_url_memo url_memo_;  // outlives any easy handle pointing into it (see ~transfer)
   bool needs_reset_ = false;  // a failed prepare left options unknown: start from scratch
+  bool receive_buffer_held_ = false;  // libcurl refused CURLOPT_BUFFERSIZE: it still holds a buffer
   std::string default_ca_file_;  // libcurl's built-in CA bundle, restored when ca_file is cleared
   std::optional<request> request_;  // the current hop's request (libcurl reads its body in place); none when idle
   slist_ptr header_list_;

@@ -16,6 +16,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <iterator>
 
 using namespace boost_curl;
@@ -119,6 +120,37 @@ BOOST_AUTO_TEST_CASE(default_version_multiplexes_concurrent_requests) {
     BOOST_TEST(r.resp.version == 20u);
   }
   BOOST_TEST(service().statistics().sockets_opened == 1u);
+}
+
+// libcurl 7.88 keeps the receive buffer of a transfer that ended while others were
+// multiplexed on its connection, and refuses a new CURLOPT_BUFFERSIZE on that easy handle
+// (CURLE_BAD_FUNCTION_ARGUMENT). The engine reuses easy handles, and the size may change from
+// one request to the next (request::receive_buffer_size, the automatic size when the load
+// crosses 64 transfers, a decompressing stream): every request must still go. 16 chains of
+// requests on one connection, each request started by the previous one's handler with
+// another size.
+BOOST_AUTO_TEST_CASE(receive_buffer_size_changes_between_multiplexed_requests) {
+  constexpr int chains = 16, per_chain = 8;
+  const std::size_t sizes[] = {16384, 1 << 20, 4096, 0};
+  int completed = 0, ok = 0;
+  std::string first_failure;
+  std::function<void(int, int)> next = [&](int chain, int n) {
+    request req = trusted(https("/100b"));
+    req.receive_buffer_size = sizes[(chain + n) % 4];
+    async_fetch(ctx, std::move(req), [&, chain, n](error_code ec, response r) {
+      ++completed;
+      if (!ec && r.version == 20u && r.body == std::string(100, 'a'))
+        ++ok;
+      else if (first_failure.empty())
+        first_failure = ec.message() + ": " + r.error_message;
+      if (n + 1 < per_chain) next(chain, n + 1);
+    });
+  };
+  for (int c = 0; c < chains; ++c) next(c, 0);
+  run_bounded(ctx);
+  BOOST_TEST(completed == chains * per_chain);
+  BOOST_TEST(ok == chains * per_chain, first_failure);
+  BOOST_TEST(service().statistics().sockets_opened == 1u);  // all of them multiplexed on one
 }
 
 // HTTP/1.1 over TLS (asked for): concurrent requests still get a connection each, after
