@@ -486,14 +486,9 @@ void multi_driver::dispatch_completions(completions& done) {
   for (int round = 0;; ++round) {
     release_tickets(done);
     bool deferred = false;
-    try {
+    {
       delivery_round starts(*this, deferred);
-      while (std::unique_ptr<completion> c = done.pop()) deliver_one(std::move(c), false);
-    } catch (...) {
-      // A handler threw: it propagates from run(), as from any Asio handler. What it started
-      // and the completions after it are served at the next wake-up, in the next run().
-      keep_for_next_wake_up(done);
-      throw;
+      while (std::unique_ptr<completion> c = done.pop()) deliver_one(std::move(c), false);  // noexcept
     }
     if (deferred) {
       engine_notice* found = nullptr;
@@ -518,6 +513,7 @@ void multi_driver::dispatch_completions(completions& done) {
   after_delivery();
 }
 
+// Left to the driver's next wake-up, on whichever thread runs the context.
 void multi_driver::keep_for_next_wake_up(completions& done) noexcept {
   completions dropped;  // destroyed after the mutex is released: it holds user handlers
   std::lock_guard lock(mutex_);
@@ -525,7 +521,7 @@ void multi_driver::keep_for_next_wake_up(completions& done) noexcept {
     dropped.append(done);
   } else {
     undelivered_.append(done);
-    wake_soon();  // also serves the starts the handlers left (on_ready serves kicks)
+    wake_soon();
   }
 }
 

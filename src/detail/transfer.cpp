@@ -290,6 +290,7 @@ error_code transfer::prepare(request&& req, bool keep_hops, std::shared_ptr<body
     needs_reset_ = true;  // a fresh easy handle, which holds no buffer (see apply)
     ec = reset_for_hop();
     if (!ec) ec = apply();
+    receive_buffer_held_ = false;  // refused again (no memory for a fresh handle): not retried twice
   }
   if (ec) {
     needs_reset_ = true;
@@ -396,15 +397,12 @@ error_code transfer::apply() {
                          : receive_buffer(req.receive_buffer_size ? req.receive_buffer_size : automatic_receive_buffer_);
   if (req.max_recv_speed != 0) buffer_size = std::min(buffer_size, long(CURL_MAX_WRITE_SIZE));
   if (was.buffer_size != buffer_size) {
+    set(CURLOPT_BUFFERSIZE, was.buffer_size = buffer_size);
     // libcurl 7.88 refuses a new size (CURLE_BAD_FUNCTION_ARGUMENT) while it still holds the
     // receive buffer of the handle's previous transfer, which it keeps after one that ended
     // while others were multiplexed on its connection: prepare() then takes a fresh handle.
-    if (curl_easy_setopt(h, CURLOPT_BUFFERSIZE, buffer_size) == CURLE_BAD_FUNCTION_ARGUMENT) {
+    if (set.first_refused == CURLOPT_BUFFERSIZE && set.first_error == CURLE_BAD_FUNCTION_ARGUMENT)
       receive_buffer_held_ = true;
-      response_.error_message = "libcurl refused request::receive_buffer_size: it still holds the previous buffer";
-      return make_curl_error(CURLE_BAD_FUNCTION_ARGUMENT);
-    }
-    was.buffer_size = buffer_size;
   }
 
   if (set.first_error != CURLE_OK) {

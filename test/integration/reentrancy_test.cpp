@@ -160,7 +160,8 @@ BOOST_AUTO_TEST_CASE(chains_of_start_cancel_complete_on_four_threads) {
 
 // A handler that throws propagates from run(), as any Asio handler's exception does (the
 // io_context's executor rethrows it once the engine's handler returned; two arrive as
-// asio::multiple_exceptions). No completion is lost, nor a fetch the handlers started. Here the handler of a fetch answered 20 ms later starts two fetches of
+// asio::multiple_exceptions). No completion is lost, nor a fetch the handlers started, also
+// when they are delivered in the engine's later rounds. Here the handler of a fetch answered 20 ms later starts two fetches of
 // a local file, which finish inside the engine's next libcurl calls and so are delivered in one
 // round, then a fetch over HTTP; both file fetches' handlers throw.
 BOOST_AUTO_TEST_CASE(a_throwing_handler_loses_no_other_completion) {
