@@ -183,9 +183,9 @@ std::uint64_t multi_driver::start(const asio::any_io_executor& io_executor, asio
         engine_notice* found = take_notices();
         lock.unlock();
         // Transfers this finished (ours included, if it failed at once) complete by post:
-        // never inside the initiating function.
+        // never inside the initiating function. (Inside a round, none is left here.)
         deliver_notices(found, true);
-        post_completions(done);
+        if (!round) post_completions(done);
         return id;
       }
       kick_ = false;
@@ -412,15 +412,20 @@ void multi_driver::deliver_one(std::unique_ptr<completion> c, bool post) noexcep
 }
 
 void multi_driver::keep_undelivered(std::unique_ptr<completion> c) noexcept {
-  completion_list dropped;  // destroyed after the mutex is released: it holds user handlers
-  {
-    std::lock_guard lock(mutex_);
-    if (shut_down_) {
-      dropped.push(std::move(c));
-    } else {
-      undelivered_.push(std::move(c));
-      wake_soon();
-    }
+  completions one;
+  one.push(std::move(c));
+  keep_undelivered(one);
+}
+
+// Left to the driver's next wake-up, on whichever thread runs the context.
+void multi_driver::keep_undelivered(completions& done) noexcept {
+  completions dropped;  // destroyed after the mutex is released: it holds user handlers
+  std::lock_guard lock(mutex_);
+  if (shut_down_) {
+    dropped.append(done);
+  } else {
+    undelivered_.append(done);
+    wake_soon();
   }
 }
 
@@ -485,10 +490,11 @@ constexpr int max_delivery_rounds = 8;
 void multi_driver::dispatch_completions(completions& done) {
   for (int round = 0;; ++round) {
     release_tickets(done);
-    bool deferred = false;
+    bool deferred;
     {
-      delivery_round starts(*this, deferred);
+      delivery_round starts(*this);
       while (std::unique_ptr<completion> c = done.pop()) deliver_one(std::move(c), false);  // noexcept
+      deferred = starts.deferred();
     }
     if (deferred) {
       engine_notice* found = nullptr;
@@ -507,22 +513,10 @@ void multi_driver::dispatch_completions(completions& done) {
     if (round == max_delivery_rounds) {
       // Finished transfers found again and again (responses that keep arriving while the
       // handlers start more): the reactor and the other handlers get their turn first.
-      return keep_for_next_wake_up(done);
+      return keep_undelivered(done);
     }
   }
   after_delivery();
-}
-
-// Left to the driver's next wake-up, on whichever thread runs the context.
-void multi_driver::keep_for_next_wake_up(completions& done) noexcept {
-  completions dropped;  // destroyed after the mutex is released: it holds user handlers
-  std::lock_guard lock(mutex_);
-  if (shut_down_) {
-    dropped.append(done);
-  } else {
-    undelivered_.append(done);
-    wake_soon();
-  }
 }
 
 // From async_fetch and from cancellation: every handler is queued, none runs here. (Going

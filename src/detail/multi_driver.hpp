@@ -153,9 +153,7 @@ class multi_driver : public std::enable_shared_from_this<multi_driver> {
   // those starts is delivered by the round's next turn, not posted.
   class delivery_round {
    public:
-    delivery_round(multi_driver& d, bool& deferred) noexcept : driver_(&d), deferred_(&deferred), outer_(current) {
-      current = this;
-    }
+    explicit delivery_round(multi_driver& d) noexcept : driver_(&d), outer_(current) { current = this; }
     ~delivery_round() { current = outer_; }
     delivery_round(const delivery_round&) = delete;
     delivery_round& operator=(const delivery_round&) = delete;
@@ -164,17 +162,18 @@ class multi_driver : public std::enable_shared_from_this<multi_driver> {
       return current && current->driver_ == &d ? current : nullptr;
     }
     bool first_start() noexcept { return !started_++; }
-    void defer() noexcept { *deferred_ = true; }
+    void defer() noexcept { deferred_ = true; }
+    bool deferred() const noexcept { return deferred_; }
 
    private:
     const multi_driver* driver_;
-    bool* deferred_;
     delivery_round* outer_;
     unsigned started_ = 0;
+    bool deferred_ = false;
     static thread_local delivery_round* current;
   };
   void post_completions(completions& done);      // from async_fetch and from cancellation
-  void keep_for_next_wake_up(completions& done) noexcept;
+  void keep_undelivered(completions& done) noexcept;  // all of `done`, as the public one does
   void after_delivery();
   void deliver_one(std::unique_ptr<completion> c, bool post) noexcept;
   static void complete_operation(completion& c);

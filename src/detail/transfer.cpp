@@ -286,12 +286,12 @@ error_code transfer::prepare(request&& req, bool keep_hops, std::shared_ptr<body
   socket_errno = 0;
   error_code ec = reset_for_hop();
   if (!ec) ec = apply();
-  if (ec && std::exchange(receive_buffer_held_, false)) {
-    needs_reset_ = true;  // a fresh easy handle, which holds no buffer (see apply)
+  if (ec && receive_buffer_held_) {
+    needs_reset_ = true;  // a fresh easy handle, which holds no buffer (see apply); tried once
     ec = reset_for_hop();
     if (!ec) ec = apply();
-    receive_buffer_held_ = false;  // refused again (no memory for a fresh handle): not retried twice
   }
+  receive_buffer_held_ = false;
   if (ec) {
     needs_reset_ = true;
     release_request();
