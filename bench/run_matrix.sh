@@ -3,7 +3,9 @@
 # bench/results/<date>.md. Needs a Release build of bcurl-bench (BUILD=build/release by default).
 #   [ROUNDS=N] [SCALE=K] [SECOND_NAME=name SECOND_ARGS="..."] bench/run_matrix.sh [quick]
 #   quick: fewer requests and rounds, for a smoke check; SCALE=K divides the request counts by K;
-#   the second client is bcurl-bench with SECOND_ARGS (default: boost_curl_session, --sessions 1)
+#   the second client is bcurl-bench with SECOND_ARGS (default: boost_curl_session, --sessions 1).
+#   /64k rows add the copying anchors (bench/copying_anchors.sh: libcurl copying each body byte
+#   once, as keeping or reading a body must) and boost_curl_discard (--discard yes: a stream).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 shared=${BOOST_CURL_SHARED:-$root/../shared}
@@ -16,12 +18,15 @@ out="$root/bench/results/$(date +%Y-%m-%d).md"
 rounds=${ROUNDS:-3} scale=${SCALE:-1}
 second_name=${SECOND_NAME:-boost_curl_session} second_args=${SECOND_ARGS:---sessions 1}
 [ "${1:-}" = quick ] && rounds=1 scale=10
+{ read -r epoll_copy; read -r multi_poll_copy; } < <(bash "$root/bench/copying_anchors.sh")
 run() {  # scheme path conc total [extra compare args]
-  local scheme=$1 path=$2 conc=$3 total=$(($4 / scale))
+  local scheme=$1 path=$2 conc=$3 total=$(($4 / scale)) bodies=()
+  [ "$path" = /64k ] && bodies=("epoll_copy=$epoll_copy" "multi_poll_copy=$multi_poll_copy"
+    "boost_curl_discard=$client --discard yes")
   echo "### $scheme $path c=$conc n=$total" | tee -a "$out"
   echo '```' >>"$out"
   "$shared/bench/compare.sh" -r "$rounds" -n "$total" -c "$conc" -p "$path" -s "$scheme" \
-    boost_curl="$client" "$second_name=$client $second_args" | tee -a "$out"
+    boost_curl="$client" "$second_name=$client $second_args" "${bodies[@]}" | tee -a "$out"
   echo '```' >>"$out"
 }
 echo "## $(date -u +%FT%TZ) $(uname -r) $(nproc) cores" >>"$out"
