@@ -17,7 +17,6 @@ for anchor in curl_epoll_socket curl_multi_poll; do
   [ "$bin" -nt "$src" ] && [ "$bin" -nt "$0" ] && { echo "$bin"; continue; }
   # The substitution must hit the anchor's one-line sink, or the "copy" anchor would copy nothing.
   grep -q "$discard" "$src" || { echo "$src: write callback not found; update $0" >&2; exit 1; }
-  sed -e "s|$discard|$copy|" -e 's|#include <stdlib.h>|#include <stdlib.h>\n#include <string.h>|' "$src" |
-    gcc -O2 -x c -o "$bin" - -lcurl
+  { echo '#include <string.h>'; sed -e "s|$discard|$copy|" "$src"; } | gcc -O2 -x c -o "$bin" - -lcurl
   echo "$bin"
 done
