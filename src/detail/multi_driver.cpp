@@ -184,7 +184,7 @@ std::uint64_t multi_driver::start(const asio::any_io_executor& io_executor, asio
         lock.unlock();
         // Transfers this finished (ours included, if it failed at once) complete by post:
         // never inside the initiating function. (Inside a round, none is left here.)
-        deliver_notices(found, true);
+        deliver_notices(found, true, nullptr);
         if (!round) post_completions(done);
         return id;
       }
@@ -221,7 +221,7 @@ void multi_driver::cancel(std::uint64_t operation_id, asio::cancellation_type_t 
     found = take_notices();
   }
   // Posted: the signal's emitter must not find any handler running inside emit().
-  deliver_notices(found, true);
+  deliver_notices(found, true, nullptr);
   post_completions(done);
 }
 
@@ -249,7 +249,7 @@ void multi_driver::resume(std::uint64_t operation_id) {
     found = take_notices();
   }
   // From a reader's initiating function (or a delivery that may be posted): never inline.
-  deliver_notices(found, true);
+  deliver_notices(found, true, nullptr);
   post_completions(done);
 }
 
@@ -387,7 +387,13 @@ struct delivery {
   }
   void operator()() {
     const std::unique_ptr<completion> owned = std::move(c);
-    multi_driver::complete_operation(*owned);
+    multi_driver::delivery_round* const round = multi_driver::delivery_round::running(owned.get());
+    if (!round) return multi_driver::complete_operation(*owned);  // queued: as any Asio handler
+    try {
+      multi_driver::complete_operation(*owned);
+    } catch (...) {
+      round->thrown().capture();  // rethrown when the wake-up's work is done
+    }
   }
 };
 
@@ -396,6 +402,8 @@ void multi_driver::deliver_one(std::unique_ptr<completion> c, bool post) noexcep
   // work tracked. Moved out, not copied (a copy of a tracked executor is a pair of atomic
   // operations on the context's work count): it carries the work until the handler has run
   // or is queued. Kept in the completion (a copy) until queueing succeeded.
+  delivery_round* const round = post ? nullptr : delivery_round::of(*this);
+  if (round) round->dispatching(c.get());
   try {
     asio::any_completion_executor ex = c->op.work;
     if (post) {
@@ -407,8 +415,12 @@ void multi_driver::deliver_one(std::unique_ptr<completion> c, bool post) noexcep
       asio::dispatch(ex, delivery(std::move(c), weak_from_this()));
     }
   } catch (...) {
-    if (c) keep_undelivered(std::move(c));  // failed before the delivery took it
+    // Queueing failed (a handler run inline cannot throw here: delivery keeps its exception).
+    // Before the delivery took the completion, it is kept here; after, the delivery gave it
+    // back when destroyed.
+    if (c) keep_undelivered(std::move(c));
   }
+  if (round) round->dispatching(nullptr);
 }
 
 void multi_driver::keep_undelivered(std::unique_ptr<completion> c) noexcept {
@@ -453,11 +465,21 @@ void multi_driver::wake_soon() noexcept {
 
 // Each notice's links are cleared before its deliver() runs: from then on it may be queued
 // again (by a libcurl callback on another thread), and only then.
-void multi_driver::deliver_notices(engine_notice* list, bool post) {
+void multi_driver::deliver_notices(engine_notice* list, bool post, rethrow_later* thrown) noexcept {
   while (list) {
     engine_notice* next = std::exchange(list->next_notice_, nullptr);
-    const std::shared_ptr<engine_notice> keep = std::move(list->queued_);
-    list->deliver(post);
+    std::shared_ptr<engine_notice> keep = std::move(list->queued_);
+    try {
+      list->deliver(post);
+    } catch (...) {
+      // Dispatched: a progress callback run inline threw (or queueing it failed: that tick of
+      // progress is lost, the final call is not). Posted: it could not be queued, and is
+      // asked again at the next wake-up.
+      if (thrown)
+        thrown->capture();
+      else
+        requeue(std::move(keep));
+    }
     list = next;
   }
 }
@@ -487,36 +509,40 @@ constexpr int max_delivery_rounds = 8;
 // run inline here runs in no initiating function and no emit(). The fetches they start are
 // started together after them (delivery_round), and what finishes then is delivered the same
 // way, for a bounded number of rounds.
-void multi_driver::dispatch_completions(completions& done) {
+void multi_driver::dispatch_completions(engine_notice* found, completions& done) {
+  rethrow_later thrown;
+  deliver_notices(found, false, &thrown);
   for (int round = 0;; ++round) {
     release_tickets(done);
     bool deferred;
     {
-      delivery_round starts(*this);
+      delivery_round starts(*this, thrown);
       while (std::unique_ptr<completion> c = done.pop()) deliver_one(std::move(c), false);  // noexcept
       deferred = starts.deferred();
     }
     if (deferred) {
-      engine_notice* found = nullptr;
+      engine_notice* more = nullptr;
       {
         std::lock_guard lock(mutex_);
         if (!shut_down_) {
           done.append(undelivered_);
           serve_kicks(done);
           wait_ready();
-          found = take_notices();
+          more = take_notices();
         }
       }
-      deliver_notices(found, false);
+      deliver_notices(more, false, &thrown);
     }
     if (done.empty()) break;
     if (round == max_delivery_rounds) {
       // Finished transfers found again and again (responses that keep arriving while the
       // handlers start more): the reactor and the other handlers get their turn first.
-      return keep_undelivered(done);
+      keep_undelivered(done);
+      return thrown.rethrow();
     }
   }
   after_delivery();
+  thrown.rethrow();
 }
 
 // From async_fetch and from cancellation: every handler is queued, none runs here. (Going
@@ -699,8 +725,7 @@ void multi_driver::on_ready(unsigned generation, const error_code& ec) {
     wait_ready();
     found = take_notices();
   }
-  deliver_notices(found, false);
-  dispatch_completions(done);
+  dispatch_completions(found, done);
 }
 
 void multi_driver::on_timer_expired(unsigned generation, const error_code& ec) {
@@ -721,8 +746,7 @@ void multi_driver::on_timer_expired(unsigned generation, const error_code& ec) {
     wait_ready();
     found = take_notices();
   }
-  deliver_notices(found, false);
-  dispatch_completions(done);
+  dispatch_completions(found, done);
 }
 
 // libcurl 7.88 loses a transfer's CURLOPT_TIMEOUT now and then: when something else (another
@@ -784,8 +808,7 @@ void multi_driver::on_watchdog(unsigned generation, const error_code& ec) {
     }
     found = take_notices();
   }
-  deliver_notices(found, false);
-  dispatch_completions(done);
+  dispatch_completions(found, done);
 }
 
 void multi_driver::arm_timer(std::chrono::steady_clock::time_point deadline) {

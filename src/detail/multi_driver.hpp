@@ -31,6 +31,7 @@
 #include "curl_handles.hpp"
 #include "engine_executor.hpp"
 #include "engine_notice.hpp"
+#include "rethrow_later.hpp"
 #include "socket_registry.hpp"
 #include "transfer.hpp"
 #include "transfer_pool.hpp"
@@ -144,16 +145,23 @@ class multi_driver : public std::enable_shared_from_this<multi_driver> {
   void release(std::unique_ptr<transfer> t);
 
   // Without mutex_ held:
-  static void deliver_notices(engine_notice* list, bool post);
+  // Posted (`thrown` null): none runs here; one that cannot be queued is asked again at the
+  // next wake-up. Dispatched: what user code throws goes to `thrown`, the others still run.
+  void deliver_notices(engine_notice* list, bool post, rethrow_later* thrown) noexcept;
   void release_tickets(completions& done);
-  void dispatch_completions(completions& done);  // from the engine's own handlers
+  // From the engine's own handlers: the notices and completions found, delivered inline;
+  // rethrows what their handlers threw once all of them ran (rethrow_later.hpp).
+  void dispatch_completions(engine_notice* found, completions& done);
   // The handlers one dispatch_completions() runs on this thread. The first transfer they
   // start on this driver starts at once, the others together once they returned: one libcurl
   // call for all, as libcurl's own loop adds transfers between two rounds. What finishes in
   // those starts is delivered by the round's next turn, not posted.
   class delivery_round {
    public:
-    explicit delivery_round(multi_driver& d) noexcept : driver_(&d), outer_(current) { current = this; }
+    delivery_round(multi_driver& d, rethrow_later& thrown) noexcept
+        : driver_(&d), outer_(current), thrown_(&thrown) {
+      current = this;
+    }
     ~delivery_round() { current = outer_; }
     delivery_round(const delivery_round&) = delete;
     delivery_round& operator=(const delivery_round&) = delete;
@@ -164,10 +172,20 @@ class multi_driver : public std::enable_shared_from_this<multi_driver> {
     bool first_start() noexcept { return !started_++; }
     void defer() noexcept { deferred_ = true; }
     bool deferred() const noexcept { return deferred_; }
+    // The completion deliver_one is dispatching: run inline, its handler's exception is kept
+    // for the end of the wake-up instead of leaving through the executor (which may let it
+    // out of dispatch, where deliver_one could only drop it).
+    void dispatching(const completion* c) noexcept { dispatching_ = c; }
+    static delivery_round* running(const completion* c) noexcept {
+      return current && current->dispatching_ == c ? current : nullptr;
+    }
+    rethrow_later& thrown() noexcept { return *thrown_; }
 
    private:
     const multi_driver* driver_;
     delivery_round* outer_;
+    rethrow_later* thrown_;
+    const completion* dispatching_ = nullptr;
     unsigned started_ = 0;
     bool deferred_ = false;
     static thread_local delivery_round* current;

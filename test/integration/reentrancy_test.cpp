@@ -5,7 +5,11 @@
 #include "test_support.hpp"
 
 #include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/execution/blocking.hpp>
+#include <boost/asio/execution/context.hpp>
+#include <boost/asio/execution_context.hpp>
 #include <boost/asio/use_future.hpp>
 
 #include <unistd.h>
@@ -14,6 +18,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <stdexcept>
@@ -55,6 +60,39 @@ struct call_site_checker {
     --inside_emit;
   }
 };
+
+// An executor that runs what it is given at once and lets its exceptions out, as a strand
+// already running on the calling thread does, or a user's own executor may: the engine must
+// neither drop a handler's exception nor lose the rest of the wake-up to it.
+struct inline_executor {
+  asio::io_context* ctx;
+  asio::execution_context& query(asio::execution::context_t) const noexcept { return *ctx; }
+  static constexpr asio::execution::blocking_t query(asio::execution::blocking_t) noexcept {
+    return asio::execution::blocking.always;
+  }
+  template <class F>
+  void execute(F&& f) const {
+    std::forward<F>(f)();
+  }
+  friend bool operator==(const inline_executor& a, const inline_executor& b) noexcept { return a.ctx == b.ctx; }
+  friend bool operator!=(const inline_executor& a, const inline_executor& b) noexcept { return a.ctx != b.ctx; }
+};
+
+// Runs ctx until it returns without an exception (at most `attempts` times); returns how
+// many times run() threw.
+int run_counting_exceptions(asio::io_context& ctx, int attempts) {
+  int thrown = 0;
+  for (int run = 0; run < attempts; ++run) {
+    try {
+      ctx.restart();
+      ctx.run_for(run_limit);
+      break;
+    } catch (const std::exception&) {
+      ++thrown;
+    }
+  }
+  return thrown;
+}
 
 // A URL libcurl accepts as an option but fails to parse when the transfer starts, so the
 // fetch fails inside the engine's first libcurl call for it.
@@ -204,6 +242,72 @@ BOOST_AUTO_TEST_CASE(a_throwing_handler_loses_no_other_completion) {
   BOOST_TEST(thrower_ok == 2);
   BOOST_TEST(over_http.calls == 1);
   BOOST_TEST(over_http.resp.body == "012");
+}
+
+// The same with handlers bound to an executor that lets their exceptions out of dispatch
+// (inline_executor): each exception still propagates from run(), and the other completions of
+// the wake-up still arrive. (deliver_one, which must not throw, dropped such an exception.)
+BOOST_AUTO_TEST_CASE(an_exception_an_executor_lets_out_propagates_and_loses_nothing) {
+  const inline_executor lets_out{&ctx};
+  int thrower_calls = 0;
+  auto thrower = asio::bind_executor(lets_out, [&](error_code ec, response r) {
+    ++thrower_calls;
+    BOOST_TEST(!ec);
+    BOOST_TEST(r.body == "012");
+    throw std::runtime_error("thrown by a completion handler");
+  });
+  fetch_result over_http;
+  int started = 0;
+  // Four fetches started by one handler: delivered in one of the engine's rounds, dispatched.
+  async_fetch(ctx, request(url("/delay/20")), [&](error_code, response) {
+    for (int i = 0; i < 3; ++i, ++started) async_fetch(ctx, request(url("/bytes/3")), thrower);
+    async_fetch(ctx, request(url("/bytes/3")), record(over_http));
+  });
+  const int thrown = run_counting_exceptions(ctx, 8);
+  BOOST_TEST(started == 3);
+  BOOST_TEST(thrower_calls == 3);
+  BOOST_TEST(thrown >= 1);  // one per wake-up that ran a thrower (several: multiple_exceptions)
+  BOOST_TEST(over_http.calls == 1);
+  BOOST_TEST(over_http.resp.body == "012");
+}
+
+// Progress callbacks run on the operation's executor, dispatched from the engine's wake-ups
+// with the completions found there. Here they throw through inline_executor while chains of
+// small fetches complete around them: no completion of those wake-ups may be lost (a chain
+// stalls if one is), and the callbacks' exceptions propagate from run().
+BOOST_AUTO_TEST_CASE(a_progress_callback_that_throws_loses_no_completion) {
+  const inline_executor lets_out{&ctx};
+  constexpr int slow = 4, chains = 16;
+  std::atomic<int> progress_calls{0};
+  int slow_done = 0, chains_done = 0, chain_started = 0, chain_ok = 0;
+  for (int i = 0; i < slow; ++i) {
+    request req(url("/slow-body/20/25"));  // 20 pieces 25 ms apart: progress about every 100 ms
+    req.on_progress = [&](const transfer_progress&) {
+      ++progress_calls;
+      throw std::runtime_error("thrown by a progress callback");
+    };
+    async_fetch(ctx, std::move(req), asio::bind_executor(lets_out, [&](error_code, response) { ++slow_done; }));
+  }
+  // Each chain fetches one small body after the other until the slow fetches have all ended.
+  std::function<void()> chain = [&] {
+    ++chain_started;
+    async_fetch(ctx, request(url("/bytes/2")), [&](error_code ec, response r) {
+      if (!ec && r.body == "01") ++chain_ok;
+      if (slow_done < slow)
+        chain();
+      else
+        ++chains_done;
+    });
+  };
+  for (int c = 0; c < chains; ++c) chain();
+  const int thrown = run_counting_exceptions(ctx, 200);
+  BOOST_TEST(slow_done == slow);
+  BOOST_TEST(chains_done == chains);  // a lost completion stalls its chain
+  BOOST_TEST(chain_ok == chain_started);
+  BOOST_TEST(chain_started > 2 * chains);
+  BOOST_TEST(progress_calls.load() > slow);  // the final calls, and some on the way
+  BOOST_TEST(thrown >= 1);
+  BOOST_TEST(thrown <= progress_calls.load());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
