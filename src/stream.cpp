@@ -2,6 +2,7 @@
 #include <boost_curl/stream.hpp>
 
 #include "detail/stream_state.hpp"
+#include "detail/user_exception.hpp"
 
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/dispatch.hpp>
@@ -65,7 +66,15 @@ class runner {
   }
   void operator()() {
     const std::shared_ptr<stream_state> s = std::move(state_);
-    s->run(kind_, generation_);
+    // Run inside the serve() that is queueing it, by an executor that may let the handler's
+    // exception out of dispatch (where serve() would take it for a failure to queue): handed
+    // to this thread's run() instead, as the io_context's executor does (user_exception.hpp).
+    if (!(queueing.state == s.get() && queueing.kind == kind_)) return s->run(kind_, generation_);
+    try {
+      s->run(kind_, generation_);
+    } catch (...) {
+      if (!hand_to_run()) throw;
+    }
   }
 
  private:

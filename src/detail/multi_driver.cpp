@@ -364,8 +364,14 @@ void multi_driver::complete_operation(completion& c) {
       hook_failed = std::current_exception();
     }
   }
-  std::move(c.op.handler)(c.ec, std::move(c.resp));
-  if (hook_failed) std::rethrow_exception(hook_failed);
+  if (!hook_failed) return std::move(c.op.handler)(c.ec, std::move(c.resp));
+  try {
+    std::move(c.op.handler)(c.ec, std::move(c.resp));
+  } catch (...) {
+    // Both threw: one exception, as Asio reports two of one handler run.
+    throw asio::multiple_exceptions(hook_failed);
+  }
+  std::rethrow_exception(hook_failed);
 }
 
 // The handler queued for one completion. Should queueing it fail for lack of memory (Asio
@@ -392,7 +398,7 @@ struct delivery {
     try {
       multi_driver::complete_operation(*owned);
     } catch (...) {
-      round->thrown().capture();  // rethrown when the wake-up's work is done
+      if (!hand_to_run()) round->thrown().capture();  // else rethrown from run(), as Asio's own
     }
   }
 };
@@ -468,17 +474,14 @@ void multi_driver::wake_soon() noexcept {
 void multi_driver::deliver_notices(engine_notice* list, bool post, rethrow_later* thrown) noexcept {
   while (list) {
     engine_notice* next = std::exchange(list->next_notice_, nullptr);
-    std::shared_ptr<engine_notice> keep = std::move(list->queued_);
+    const std::shared_ptr<engine_notice> keep = std::move(list->queued_);
     try {
       list->deliver(post);
     } catch (...) {
-      // Dispatched: a progress callback run inline threw (or queueing it failed: that tick of
-      // progress is lost, the final call is not). Posted: it could not be queued, and is
-      // asked again at the next wake-up.
-      if (thrown)
-        thrown->capture();
-      else
-        requeue(std::move(keep));
+      // Dispatched: a progress callback run inline threw, or queueing it failed. Posted:
+      // queueing failed. A tick that was not queued is just not called: the relay queues the
+      // next one (progress_relay.cpp).
+      if (thrown && !hand_to_run()) thrown->capture();
     }
     list = next;
   }

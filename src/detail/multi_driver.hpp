@@ -31,7 +31,7 @@
 #include "curl_handles.hpp"
 #include "engine_executor.hpp"
 #include "engine_notice.hpp"
-#include "rethrow_later.hpp"
+#include "user_exception.hpp"
 #include "socket_registry.hpp"
 #include "transfer.hpp"
 #include "transfer_pool.hpp"
@@ -145,12 +145,11 @@ class multi_driver : public std::enable_shared_from_this<multi_driver> {
   void release(std::unique_ptr<transfer> t);
 
   // Without mutex_ held:
-  // Posted (`thrown` null): none runs here; one that cannot be queued is asked again at the
-  // next wake-up. Dispatched: what user code throws goes to `thrown`, the others still run.
+  // Posted (`thrown` null): none runs here. Dispatched: what user code throws goes to the
+  // thread's run() (user_exception.hpp), or to `thrown` without one; the others still run.
   void deliver_notices(engine_notice* list, bool post, rethrow_later* thrown) noexcept;
   void release_tickets(completions& done);
-  // From the engine's own handlers: the notices and completions found, delivered inline;
-  // rethrows what their handlers threw once all of them ran (rethrow_later.hpp).
+  // From the engine's own handlers: the notices and completions found, delivered inline.
   void dispatch_completions(engine_notice* found, completions& done);
   // The handlers one dispatch_completions() runs on this thread. The first transfer they
   // start on this driver starts at once, the others together once they returned: one libcurl
@@ -172,12 +171,15 @@ class multi_driver : public std::enable_shared_from_this<multi_driver> {
     bool first_start() noexcept { return !started_++; }
     void defer() noexcept { deferred_ = true; }
     bool deferred() const noexcept { return deferred_; }
-    // The completion deliver_one is dispatching: run inline, its handler's exception is kept
-    // for the end of the wake-up instead of leaving through the executor (which may let it
-    // out of dispatch, where deliver_one could only drop it).
+    // The completion deliver_one is dispatching. Run inline, its handler's exception is
+    // caught there and handed to run() (user_exception.hpp) instead of leaving through the
+    // executor, which may let it out of dispatch, where deliver_one could only drop it.
+    // One-shot: the completion is freed once run, and its address may come again.
     void dispatching(const completion* c) noexcept { dispatching_ = c; }
     static delivery_round* running(const completion* c) noexcept {
-      return current && current->dispatching_ == c ? current : nullptr;
+      if (!current || current->dispatching_ != c) return nullptr;
+      current->dispatching_ = nullptr;
+      return current;
     }
     rethrow_later& thrown() noexcept { return *thrown_; }
 

@@ -27,12 +27,36 @@ bool progress_relay::update(const transfer_progress& p, bool final) noexcept {
   return true;
 }
 
+// One call of the callback, on the handler's executor. Destroyed without having run (queueing
+// it failed, or the context shut down), it lets the relay queue the next one: `posted_` would
+// otherwise stay set, and no call come before the final one.
+class progress_relay::tick {
+ public:
+  explicit tick(std::shared_ptr<progress_relay> relay) noexcept : relay_(std::move(relay)) {}
+  tick(tick&& other) noexcept : relay_(std::move(other.relay_)) {}
+  tick& operator=(tick&&) = delete;
+  ~tick() {
+    if (relay_) relay_->not_called();
+  }
+  void operator()() {
+    const std::shared_ptr<progress_relay> relay = std::move(relay_);
+    relay->call();
+  }
+
+ private:
+  std::shared_ptr<progress_relay> relay_;
+};
+
 void progress_relay::deliver(bool post) {
-  auto f = [self = shared_from_this()] { self->call(); };
   if (post)
-    asio::post(io_, asio::bind_executor(handler_executor_, std::move(f)));
+    asio::post(io_, asio::bind_executor(handler_executor_, tick(shared_from_this())));
   else
-    asio::dispatch(handler_executor_, std::move(f));
+    asio::dispatch(handler_executor_, tick(shared_from_this()));
+}
+
+void progress_relay::not_called() noexcept {
+  std::lock_guard lock(mutex_);
+  posted_ = false;
 }
 
 void progress_relay::call() {

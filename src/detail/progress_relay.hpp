@@ -34,7 +34,9 @@ class progress_relay final : public engine_notice, public std::enable_shared_fro
   void finish();
 
  private:
+  class tick;  // one call, queued to the handler's executor
   void call();
+  void not_called() noexcept;  // a tick destroyed unrun: the next update may queue another
   std::function<void(const transfer_progress&)> callback_;
   boost::asio::any_io_executor io_;
   boost::asio::any_completion_executor handler_executor_;

@@ -10,6 +10,7 @@
 #include <boost/asio/execution/blocking.hpp>
 #include <boost/asio/execution/context.hpp>
 #include <boost/asio/execution_context.hpp>
+#include <boost/asio/multiple_exceptions.hpp>
 #include <boost/asio/use_future.hpp>
 
 #include <unistd.h>
@@ -78,8 +79,8 @@ struct inline_executor {
   friend bool operator!=(const inline_executor& a, const inline_executor& b) noexcept { return a.ctx != b.ctx; }
 };
 
-// Runs ctx until it returns without an exception (at most `attempts` times); returns how
-// many times run() threw.
+// Runs ctx until it returns without an exception (at most `attempts` times); returns how many
+// exceptions run() reported, an asio::multiple_exceptions counting for two.
 int run_counting_exceptions(asio::io_context& ctx, int attempts) {
   int thrown = 0;
   for (int run = 0; run < attempts; ++run) {
@@ -87,6 +88,8 @@ int run_counting_exceptions(asio::io_context& ctx, int attempts) {
       ctx.restart();
       ctx.run_for(run_limit);
       break;
+    } catch (const asio::multiple_exceptions&) {
+      thrown += 2;
     } catch (const std::exception&) {
       ++thrown;
     }
@@ -308,6 +311,78 @@ BOOST_AUTO_TEST_CASE(a_progress_callback_that_throws_loses_no_completion) {
   BOOST_TEST(progress_calls.load() > slow);  // the final calls, and some on the way
   BOOST_TEST(thrown >= 1);
   BOOST_TEST(thrown <= progress_calls.load());
+}
+
+// Exceptions the io_context's executor keeps and exceptions the engine catches, in the same
+// wake-up: both reach run() (as asio::multiple_exceptions: one handler of the reactor ran
+// them). A handler starts two file fetches; the first finishes inside its start, and its
+// handler, bound to inline_executor, is dispatched by the round's next turn; the second starts
+// after the round's handlers, where its progress callback (on the io_context's executor,
+// throwing on its first call) is dispatched, before that turn.
+BOOST_AUTO_TEST_CASE(exceptions_kept_by_asio_and_by_the_engine_all_reach_run) {
+  const std::filesystem::path file = std::filesystem::temp_directory_path() /
+                                     ("boost_curl_two_throwers_" + std::to_string(::getpid()) + ".txt");
+  {
+    std::ofstream out(file, std::ios::binary);
+    out << std::string(100000, 'x');
+  }
+  auto from_file = [&] {
+    request req("file://" + file.string());
+    req.protocols = "file";
+    return req;
+  };
+  const inline_executor lets_out{&ctx};
+  int handler_calls = 0, progress_calls = 0, quiet_calls = 0;
+  async_fetch(ctx, request(url("/delay/20")), [&](error_code, response) {
+    async_fetch(ctx, from_file(), asio::bind_executor(lets_out, [&](error_code, response) {
+                  ++handler_calls;
+                  throw std::runtime_error("thrown through inline_executor");
+                }));
+    request with_progress = from_file();
+    with_progress.on_progress = [&](const transfer_progress&) {
+      if (progress_calls++ == 0) throw std::logic_error("thrown by a progress callback");
+    };
+    async_fetch(ctx, std::move(with_progress), [&](error_code, response) { ++quiet_calls; });
+  });
+  const int reported = run_counting_exceptions(ctx, 8);
+  std::filesystem::remove(file);
+  BOOST_TEST(handler_calls == 1);
+  BOOST_TEST(quiet_calls == 1);
+  BOOST_TEST(progress_calls >= 2);  // on the way, and the final call
+  BOOST_TEST(reported == 2);
+}
+
+// A stream's read handler bound to inline_executor throws (after starting the next read): the
+// exception reaches run(), and the stream reads on to the end. The first read is started with
+// the open, so the engine's wake-up completes it, dispatching it inline.
+BOOST_AUTO_TEST_CASE(a_stream_handler_that_throws_through_its_executor_reaches_run) {
+  const inline_executor lets_out{&ctx};
+  boost_curl::stream s(ctx);
+  char buffer[512];
+  int reads = 0;
+  std::size_t total = 0;
+  bool at_eof = false;
+  std::function<void()> read_more;
+  read_more = [&] {
+    s.async_read_some(asio::buffer(buffer), asio::bind_executor(lets_out, [&](error_code ec, std::size_t n) {
+                        ++reads;
+                        total += n;
+                        if (ec) {
+                          at_eof = ec == asio::error::eof;
+                          return;
+                        }
+                        read_more();
+                        if (reads == 1) throw std::runtime_error("thrown by a stream's read handler");
+                      }));
+  };
+  error_code open_ec = asio::error::would_block;
+  s.async_open(request(url("/slow-body/4/30")), [&](error_code ec, response) { open_ec = ec; });
+  read_more();
+  const int thrown = run_counting_exceptions(ctx, 8);
+  BOOST_TEST(!open_ec);
+  BOOST_TEST(thrown == 1);
+  BOOST_TEST(at_eof);
+  BOOST_TEST(total == 4000u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,48 @@
+#ifndef BOOST_CURL_SRC_DETAIL_USER_EXCEPTION_HPP
+#define BOOST_CURL_SRC_DETAIL_USER_EXCEPTION_HPP
+
+// What the engine does with an exception of user code it ran inline during a wake-up: a
+// completion handler, the response hook or a progress callback dispatched through an executor
+// that runs it at once, a stream's handler. The io_context's own executor catches such an
+// exception and keeps it in the run() of the thread, which rethrows it once the handler running
+// there returns (merged with any other it keeps: asio::multiple_exceptions). Other executors (a
+// strand already running on this thread, a user's own) let it out of dispatch, where the engine
+// must not lose it nor, because of it, the rest of the wake-up. So the engine catches it where
+// it called the user's code and hands it to that same run().
+
+#include <boost/asio/multiple_exceptions.hpp>
+
+#include <exception>
+#include <utility>
+
+namespace boost_curl::detail {
+
+// The exception being handled, given to the innermost run() (or poll(), run_one()...) of Asio's
+// scheduler on this thread, as the io_context's executor gives it. False when this thread runs
+// none: the caller keeps it itself. (Uses Asio 1.81's detail::thread_context.)
+bool hand_to_run() noexcept;
+
+// Where the engine keeps such exceptions when no run() is on the thread (not seen in practice:
+// the engine's handlers run inside one): rethrown at the end of the wake-up's delivery.
+class rethrow_later {
+ public:
+  void capture() noexcept {
+    if (!first_)
+      first_ = std::current_exception();
+    else if (!several_) {
+      several_ = true;
+      first_ = std::make_exception_ptr(boost::asio::multiple_exceptions(first_));
+    }
+  }
+  void rethrow() {
+    if (first_) std::rethrow_exception(std::exchange(first_, nullptr));
+  }
+
+ private:
+  std::exception_ptr first_;
+  bool several_ = false;
+};
+
+}  // namespace boost_curl::detail
+
+#endif
