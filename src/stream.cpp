@@ -71,9 +71,10 @@ class runner {
     // to this thread's run() instead, as the io_context's executor does (user_exception.hpp).
     if (!(queueing.state == s.get() && queueing.kind == kind_)) return s->run(kind_, generation_);
     try {
+      const queueing_guard running(nullptr, -1);  // the mark is serve()'s queueing, not this run's
       s->run(kind_, generation_);
     } catch (...) {
-      if (!hand_to_run()) throw;
+      if (!keep_user_exception()) throw;
     }
   }
 

@@ -184,7 +184,7 @@ std::uint64_t multi_driver::start(const asio::any_io_executor& io_executor, asio
         lock.unlock();
         // Transfers this finished (ours included, if it failed at once) complete by post:
         // never inside the initiating function. (Inside a round, none is left here.)
-        deliver_notices(found, true, nullptr);
+        deliver_notices(found, true);
         if (!round) post_completions(done);
         return id;
       }
@@ -221,7 +221,7 @@ void multi_driver::cancel(std::uint64_t operation_id, asio::cancellation_type_t 
     found = take_notices();
   }
   // Posted: the signal's emitter must not find any handler running inside emit().
-  deliver_notices(found, true, nullptr);
+  deliver_notices(found, true);
   post_completions(done);
 }
 
@@ -249,7 +249,7 @@ void multi_driver::resume(std::uint64_t operation_id) {
     found = take_notices();
   }
   // From a reader's initiating function (or a delivery that may be posted): never inline.
-  deliver_notices(found, true, nullptr);
+  deliver_notices(found, true);
   post_completions(done);
 }
 
@@ -356,12 +356,12 @@ void multi_driver::complete_operation(completion& c) {
     }
   }
   if (c.op.hook) {
-    try {
+    try {  // (the final progress call's exception, if any, is the one kept)
       const std::vector<request>& hops = c.hop_requests;
       for (std::size_t i = 0; i < c.resp.history.size() && i < hops.size(); ++i) (*c.op.hook)(hops[i], c.resp.history[i]);
       if (!hops.empty()) (*c.op.hook)(hops.back(), c.resp);
     } catch (...) {
-      hook_failed = std::current_exception();
+      if (!hook_failed) hook_failed = std::current_exception();
     }
   }
   if (!hook_failed) return std::move(c.op.handler)(c.ec, std::move(c.resp));
@@ -393,12 +393,12 @@ struct delivery {
   }
   void operator()() {
     const std::unique_ptr<completion> owned = std::move(c);
-    multi_driver::delivery_round* const round = multi_driver::delivery_round::running(owned.get());
-    if (!round) return multi_driver::complete_operation(*owned);  // queued: as any Asio handler
+    if (!multi_driver::delivery_round::running(owned.get()))
+      return multi_driver::complete_operation(*owned);  // queued: as any Asio handler
     try {
       multi_driver::complete_operation(*owned);
     } catch (...) {
-      if (!hand_to_run()) round->thrown().capture();  // else rethrown from run(), as Asio's own
+      if (!keep_user_exception()) throw;  // (kept: a round has its wake-up's collector)
     }
   }
 };
@@ -471,17 +471,17 @@ void multi_driver::wake_soon() noexcept {
 
 // Each notice's links are cleared before its deliver() runs: from then on it may be queued
 // again (by a libcurl callback on another thread), and only then.
-void multi_driver::deliver_notices(engine_notice* list, bool post, rethrow_later* thrown) noexcept {
+void multi_driver::deliver_notices(engine_notice* list, bool post) noexcept {
   while (list) {
     engine_notice* next = std::exchange(list->next_notice_, nullptr);
     const std::shared_ptr<engine_notice> keep = std::move(list->queued_);
     try {
       list->deliver(post);
     } catch (...) {
-      // Dispatched: a progress callback run inline threw, or queueing it failed. Posted:
-      // queueing failed. A tick that was not queued is just not called: the relay queues the
-      // next one (progress_relay.cpp).
-      if (thrown && !hand_to_run()) thrown->capture();
+      // Dispatched: a progress callback run inline threw, or queueing it failed (that
+      // bad_alloc goes to run() too). Posted: queueing failed. A call that was not queued is
+      // skipped, and the relay queues the next one (progress_relay.cpp).
+      if (!post) keep_user_exception();
     }
     list = next;
   }
@@ -513,13 +513,14 @@ constexpr int max_delivery_rounds = 8;
 // started together after them (delivery_round), and what finishes then is delivered the same
 // way, for a bounded number of rounds.
 void multi_driver::dispatch_completions(engine_notice* found, completions& done) {
-  rethrow_later thrown;
-  deliver_notices(found, false, &thrown);
+  rethrow_later thrown;  // used only where keep_user_exception() finds no run()
+  const rethrow_later::collecting collecting(thrown);
+  deliver_notices(found, false);
   for (int round = 0;; ++round) {
     release_tickets(done);
     bool deferred;
     {
-      delivery_round starts(*this, thrown);
+      delivery_round starts(*this);
       while (std::unique_ptr<completion> c = done.pop()) deliver_one(std::move(c), false);  // noexcept
       deferred = starts.deferred();
     }
@@ -534,7 +535,7 @@ void multi_driver::dispatch_completions(engine_notice* found, completions& done)
           more = take_notices();
         }
       }
-      deliver_notices(more, false, &thrown);
+      deliver_notices(more, false);
     }
     if (done.empty()) break;
     if (round == max_delivery_rounds) {

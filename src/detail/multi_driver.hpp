@@ -145,9 +145,9 @@ class multi_driver : public std::enable_shared_from_this<multi_driver> {
   void release(std::unique_ptr<transfer> t);
 
   // Without mutex_ held:
-  // Posted (`thrown` null): none runs here. Dispatched: what user code throws goes to the
-  // thread's run() (user_exception.hpp), or to `thrown` without one; the others still run.
-  void deliver_notices(engine_notice* list, bool post, rethrow_later* thrown) noexcept;
+  // Posted: none runs here. Dispatched: what user code throws is kept (user_exception.hpp)
+  // and the others still run.
+  static void deliver_notices(engine_notice* list, bool post) noexcept;
   void release_tickets(completions& done);
   // From the engine's own handlers: the notices and completions found, delivered inline.
   void dispatch_completions(engine_notice* found, completions& done);
@@ -157,10 +157,7 @@ class multi_driver : public std::enable_shared_from_this<multi_driver> {
   // those starts is delivered by the round's next turn, not posted.
   class delivery_round {
    public:
-    delivery_round(multi_driver& d, rethrow_later& thrown) noexcept
-        : driver_(&d), outer_(current), thrown_(&thrown) {
-      current = this;
-    }
+    explicit delivery_round(multi_driver& d) noexcept : driver_(&d), outer_(current) { current = this; }
     ~delivery_round() { current = outer_; }
     delivery_round(const delivery_round&) = delete;
     delivery_round& operator=(const delivery_round&) = delete;
@@ -172,21 +169,19 @@ class multi_driver : public std::enable_shared_from_this<multi_driver> {
     void defer() noexcept { deferred_ = true; }
     bool deferred() const noexcept { return deferred_; }
     // The completion deliver_one is dispatching. Run inline, its handler's exception is
-    // caught there and handed to run() (user_exception.hpp) instead of leaving through the
-    // executor, which may let it out of dispatch, where deliver_one could only drop it.
-    // One-shot: the completion is freed once run, and its address may come again.
+    // caught there and kept (user_exception.hpp) instead of leaving through the executor,
+    // which may let it out of dispatch, where deliver_one could only drop it. One-shot: the
+    // completion is freed once run, and its address may come again.
     void dispatching(const completion* c) noexcept { dispatching_ = c; }
-    static delivery_round* running(const completion* c) noexcept {
-      if (!current || current->dispatching_ != c) return nullptr;
+    static bool running(const completion* c) noexcept {
+      if (!current || current->dispatching_ != c) return false;
       current->dispatching_ = nullptr;
-      return current;
+      return true;
     }
-    rethrow_later& thrown() noexcept { return *thrown_; }
 
    private:
     const multi_driver* driver_;
     delivery_round* outer_;
-    rethrow_later* thrown_;
     const completion* dispatching_ = nullptr;
     unsigned started_ = 0;
     bool deferred_ = false;

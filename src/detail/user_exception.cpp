@@ -5,11 +5,18 @@
 
 namespace boost_curl::detail {
 
-bool hand_to_run() noexcept {
-  boost::asio::detail::thread_info_base* const run = boost::asio::detail::thread_context::top_of_thread_call_stack();
-  if (!run) return false;
-  run->capture_current_exception();
-  return true;
+thread_local rethrow_later* rethrow_later::current_ = nullptr;
+
+bool keep_user_exception() noexcept {
+  if (boost::asio::detail::thread_info_base* const run = boost::asio::detail::thread_context::top_of_thread_call_stack()) {
+    run->capture_current_exception();
+    return true;
+  }
+  if (rethrow_later* const wake_up = rethrow_later::current()) {
+    wake_up->capture();
+    return true;
+  }
+  return false;
 }
 
 }  // namespace boost_curl::detail

@@ -18,14 +18,30 @@
 namespace boost_curl::detail {
 
 // The exception being handled, given to the innermost run() (or poll(), run_one()...) of Asio's
-// scheduler on this thread, as the io_context's executor gives it. False when this thread runs
-// none: the caller keeps it itself. (Uses Asio 1.81's detail::thread_context.)
-bool hand_to_run() noexcept;
+// scheduler on this thread, as the io_context's executor gives it (Asio 1.81's
+// detail::thread_context); else to the collector of the wake-up being delivered on this thread
+// (rethrow_later::collecting). False when neither is there: the caller lets it propagate.
+// It could find none in a shared library whose compiler keeps Asio's per-thread call stack
+// private to it under hidden visibility (g++ makes it a unique symbol, shared with the program).
+bool keep_user_exception() noexcept;
 
-// Where the engine keeps such exceptions when no run() is on the thread (not seen in practice:
-// the engine's handlers run inside one): rethrown at the end of the wake-up's delivery.
+// The exceptions of one wake-up's delivery, when they cannot go to run(): rethrown from the
+// engine's handler once the delivery is done.
 class rethrow_later {
  public:
+  // For its lifetime, this thread's collector (nested deliveries restore the outer one).
+  class collecting {
+   public:
+    explicit collecting(rethrow_later& r) noexcept : saved_(current_) { current_ = &r; }
+    ~collecting() { current_ = saved_; }
+    collecting(const collecting&) = delete;
+    collecting& operator=(const collecting&) = delete;
+
+   private:
+    rethrow_later* saved_;
+  };
+  static rethrow_later* current() noexcept { return current_; }
+
   void capture() noexcept {
     if (!first_)
       first_ = std::current_exception();
@@ -41,6 +57,7 @@ class rethrow_later {
  private:
   std::exception_ptr first_;
   bool several_ = false;
+  static thread_local rethrow_later* current_;
 };
 
 }  // namespace boost_curl::detail
