@@ -31,10 +31,10 @@
 #include "curl_handles.hpp"
 #include "engine_executor.hpp"
 #include "engine_notice.hpp"
-#include "user_exception.hpp"
 #include "socket_registry.hpp"
 #include "transfer.hpp"
 #include "transfer_pool.hpp"
+#include "user_exception.hpp"
 
 #include <boost_curl/curl_service.hpp>
 
