@@ -12,6 +12,7 @@ packages=(
   python3 python3-venv python3-pip
   nginx-light openssl nghttp2-client time
   valgrind  # bench/callgrind.sh and the cachegrind figures of bench/README.md
+  linux-perf  # the perf stat / perf record figures of bench/README.md and bench/results
 )
 missing=()
 for p in "${packages[@]}"; do

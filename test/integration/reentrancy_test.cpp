@@ -385,4 +385,39 @@ BOOST_AUTO_TEST_CASE(a_stream_handler_that_throws_through_its_executor_reaches_r
   BOOST_TEST(total == 4000u);
 }
 
+// A session's response hook and the handler both throw: the handler still runs once, and run()
+// reports one asio::multiple_exceptions holding the hook's exception (before: only the
+// handler's arrived, the hook's was lost).
+BOOST_AUTO_TEST_CASE(a_hook_and_its_handler_both_throwing_reach_run_together) {
+  session s(ctx);
+  s.on_response([](const request&, const response&) { throw std::logic_error("thrown by the hook"); });
+  int handler_calls = 0;
+  s.async_fetch(request(url("/bytes/3")), [&](error_code, response) {
+    ++handler_calls;
+    throw std::runtime_error("thrown by the handler");
+  });
+  bool hook_first = false;
+  int other = 0;
+  for (int run = 0; run < 4; ++run) {
+    try {
+      ctx.restart();
+      ctx.run_for(run_limit);
+      break;
+    } catch (const asio::multiple_exceptions& e) {
+      try {
+        std::rethrow_exception(e.first_exception());
+      } catch (const std::logic_error&) {
+        hook_first = true;
+      } catch (...) {
+        ++other;
+      }
+    } catch (const std::exception&) {
+      ++other;
+    }
+  }
+  BOOST_TEST(handler_calls == 1);
+  BOOST_TEST(hook_first);
+  BOOST_TEST(other == 0);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
